@@ -1,0 +1,52 @@
+// The kernel-spec conformance suite, parameterised by backend: every kernel x
+// dtype the backend supports runs generated cases against the f64 reference.
+// A summary of how many cases ran per kernel and dtype is printed at the end.
+
+import * as fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { KernelSet } from '../../src/backends/backend.js';
+import { runKernelCase, specDTypesFor } from '../../src/backends/conformance.js';
+import { KERNEL_SPECS } from '../../src/backends/kernel-specs.js';
+import type { DType } from '../../src/tensor/dtype.js';
+
+export interface ConformanceOptions {
+  /** Cases per kernel x dtype (fast-check numRuns). */
+  numRuns?: number;
+  /** Restrict to these dtypes (defaults to the backend's). */
+  dtypes?: readonly DType[];
+  timeoutMs?: number;
+}
+
+export function conformanceSuite(label: string, getKernels: () => KernelSet, options: ConformanceOptions = {}): void {
+  const numRuns = options.numRuns ?? Number(process.env.GRADLAB_CONFORMANCE_RUNS ?? 25);
+  const counts = new Map<string, number>();
+  describe(`kernel conformance: ${label}`, () => {
+    for (const spec of KERNEL_SPECS) {
+      for (const dtype of spec.dtypes) {
+        it(`${spec.name} [${dtype}]`, async () => {
+          const kernels = getKernels();
+          const supported = options.dtypes ?? kernels.capabilities.dtypes;
+          if (!specDTypesFor(spec, supported).includes(dtype)) {
+            console.log(`[conformance ${label}] ${spec.name} [${dtype}] not run: ${label} does not declare dtype ${dtype}`);
+            return;
+          }
+          let ran = 0;
+          await fc.assert(
+            fc.asyncProperty(spec.cases(dtype), async (kcase) => {
+              ran++;
+              const outcome = await runKernelCase(kernels, spec, dtype, kcase);
+              if (!outcome.ok) throw new Error(outcome.message);
+            }),
+            { numRuns, verbose: false },
+          );
+          counts.set(`${spec.name} [${dtype}]`, ran);
+          expect(ran).toBeGreaterThan(0);
+        }, options.timeoutMs ?? 60_000);
+      }
+    }
+    afterAll(() => {
+      const total = [...counts.values()].reduce((a, b) => a + b, 0);
+      console.log(`[conformance ${label}] ${counts.size} kernel x dtype pairs, ${total} cases ran`);
+    });
+  });
+}
