@@ -1,0 +1,56 @@
+// Sum and max over axes.
+
+import { binary, contiguousCopy, reduce } from '../../tensor/kernel-ops.js';
+import { broadcastStrides, normalizeAxis } from '../../tensor/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { defineOp } from '../differentiable-op.js';
+
+/** g (reduced shape, keepDim or not) viewed as the input's shape with stride 0 on reduced axes. */
+function expandBack(g: Tensor, inputShape: readonly number[], axes: readonly number[]): Tensor {
+  const keptShape = inputShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  // g's elements are dense in keptShape order whether or not the axes were kept.
+  const keptStrides = (() => {
+    const s = new Array<number>(keptShape.length);
+    let acc = 1;
+    for (let i = keptShape.length - 1; i >= 0; i--) { s[i] = acc; acc *= keptShape[i]; }
+    return s;
+  })();
+  const dense = g.isContiguous ? g : contiguousCopy(g);
+  return dense.view(inputShape, broadcastStrides(keptShape, keptStrides, inputShape, 'sum backward'), dense.offset);
+}
+
+export interface SumAttrs { axes: readonly number[]; keepDim: boolean }
+
+export const sumOp = defineOp<SumAttrs, { inputShape: readonly number[]; axes: number[] }>({
+  name: 'sum',
+  saves: 'nothing',
+  forward: ([x], { axes, keepDim }) => {
+    const resolved = [...new Set(axes.map((a) => normalizeAxis(a, x.rank, 'sum')))].sort((p, q) => q - p);
+    // Reduce the highest axis first so lower axis numbers stay valid when not keeping dims.
+    let current = x;
+    for (const a of resolved) current = reduce('sum', current, a, keepDim);
+    const output = current === x ? contiguousCopy(x) : current;
+    return { output, state: { inputShape: x.shape, axes: resolved } };
+  },
+  backward: (g, _s, { inputShape, axes }) => [expandBack(g, inputShape, axes)],
+});
+
+export interface MaxAttrs { axis: number; keepDim: boolean }
+
+export const maxOp = defineOp<MaxAttrs, { inputShape: readonly number[]; axis: number }>({
+  name: 'max',
+  saves: 'the input and the output',
+  forward: ([x], { axis, keepDim }) => {
+    const a = normalizeAxis(axis, x.rank, 'max');
+    const out = reduce('max', x, a, keepDim);
+    return { output: out, saved: [x, out], state: { inputShape: x.shape, axis: a } };
+  },
+  // Like torch.amax: the gradient is shared evenly among the elements equal to the max.
+  backward: (g, [x, out], { inputShape, axis }) => {
+    const outB = expandBack(out, inputShape, [axis]);
+    const mask = binary('eq', x, outB);
+    const ties = reduce('sum', mask, axis, true);
+    const share = binary('div', mask, ties);
+    return [binary('mul', share, expandBack(g, inputShape, [axis]))];
+  },
+});

@@ -1,0 +1,59 @@
+// One backend in use: its kernels (with composite defaults filled in), the
+// memory ledger of the tensors living on it, and its work counter. Every
+// kernel call of the tensor layer goes through `run`, which counts the work
+// from the kernel-spec table.
+
+import type { Backend, BackendBuffer, KernelSet } from '../backends/backend.js';
+import { withCompositeDefaults } from '../backends/composite.js';
+import { kernelSpec } from '../backends/kernel-specs.js';
+import type { DType } from './dtype.js';
+import { bytesPerElement } from './dtype.js';
+import { MemoryLedger, type MemoryReport } from './memory-ledger.js';
+import { Storage } from './storage.js';
+import { WorkCounter } from './work-counter.js';
+
+export class DeviceContext {
+  readonly ledger = new MemoryLedger();
+  readonly work = new WorkCounter();
+  readonly kernels: KernelSet;
+
+  constructor(readonly backend: Backend) {
+    // Composite kernels' scratch buffers are temporaries in the ledger like any other.
+    this.kernels = withCompositeDefaults(backend, {
+      alloc: (dtype, numel) => {
+        this.ledger.add('temporaries', numel * bytesPerElement(dtype));
+        return backend.alloc(dtype, numel);
+      },
+      free: (buffer) => {
+        this.ledger.remove('temporaries', buffer.numel * bytesPerElement(buffer.dtype));
+        backend.free(buffer);
+      },
+    });
+  }
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  allocStorage(dtype: DType, numel: number): Storage {
+    if (!this.backend.capabilities.dtypes.includes(dtype)) {
+      throw new Error(`backend '${this.backend.name}' does not support dtype ${dtype} (it supports ${this.backend.capabilities.dtypes.join(', ')})`);
+    }
+    return new Storage(this, this.backend.alloc(dtype, numel), dtype, numel);
+  }
+
+  freeBuffer(buffer: BackendBuffer): void {
+    this.backend.free(buffer);
+  }
+
+  /** Invokes a kernel, counting its work with the spec row's formula for `dims`. */
+  run<D>(specName: string, dims: D, dtype: DType, invoke: (kernels: KernelSet) => void): void {
+    const work = kernelSpec(specName).work(dims, dtype);
+    this.work.record(specName, work.flops, work.bytes);
+    invoke(this.kernels);
+  }
+
+  memoryReport(): MemoryReport {
+    return this.ledger.snapshot(this.backend.memoryStats());
+  }
+}

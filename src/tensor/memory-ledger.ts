@@ -1,0 +1,116 @@
+// The memory ledger: live bytes per category, the peak, and the breakdown at
+// the peak. Figures are logical tensor bytes (numel x element size), so the
+// same program reports the same bytes on every backend; what a backend's pool
+// holds beyond that is reported separately as reserved bytes.
+
+export const MEMORY_CATEGORIES = [
+  'parametersTrainable',
+  'parametersFrozen',
+  'gradients',
+  'optimizerState',
+  'savedActivations',
+  'autocastWeightCopies',
+  'temporaries',
+] as const;
+export type MemoryCategory = (typeof MEMORY_CATEGORIES)[number];
+
+export type CategoryBytes = Record<MemoryCategory, number>;
+
+export interface MemoryReport {
+  /** Live bytes per category now. */
+  readonly live: CategoryBytes;
+  readonly liveTotal: number;
+  /** Highest total since the last resetPeak(), and the breakdown at that moment. */
+  readonly peakTotal: number;
+  readonly peak: CategoryBytes;
+  /** Bytes the backend holds (pool included) and hands out, as it rounds them. */
+  readonly backendReservedBytes: number;
+  readonly backendAllocatedBytes: number;
+  /** Reserved but not handed out: the pool's idle blocks. */
+  readonly reservedPoolBytes: number;
+  readonly liveTensors: number;
+}
+
+const zeros = (): CategoryBytes =>
+  Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as CategoryBytes;
+
+export class MemoryLedger {
+  private readonly live = zeros();
+  private liveTotal = 0;
+  private peakTotal = 0;
+  private peak = zeros();
+  private storages = 0;
+
+  add(category: MemoryCategory, bytes: number): void {
+    this.live[category] += bytes;
+    this.liveTotal += bytes;
+    this.storages++;
+    if (this.liveTotal > this.peakTotal) {
+      this.peakTotal = this.liveTotal;
+      this.peak = { ...this.live };
+    }
+  }
+
+  remove(category: MemoryCategory, bytes: number): void {
+    if (this.live[category] < bytes) throw new Error(`memory ledger: removing ${bytes} bytes from ${category}, which holds only ${this.live[category]}`);
+    this.live[category] -= bytes;
+    this.liveTotal -= bytes;
+    this.storages--;
+  }
+
+  /** Re-labels live bytes (e.g. a temporary becomes a saved activation); totals don't change. */
+  move(from: MemoryCategory, to: MemoryCategory, bytes: number): void {
+    if (from === to) return;
+    if (this.live[from] < bytes) throw new Error(`memory ledger: moving ${bytes} bytes out of ${from}, which holds only ${this.live[from]}`);
+    this.live[from] -= bytes;
+    this.live[to] += bytes;
+  }
+
+  /** Starts a new peak window at the current live figures. */
+  resetPeak(): void {
+    this.peakTotal = this.liveTotal;
+    this.peak = { ...this.live };
+  }
+
+  snapshot(backend: { reservedBytes: number; allocatedBytes: number }): MemoryReport {
+    return {
+      live: { ...this.live },
+      liveTotal: this.liveTotal,
+      peakTotal: this.peakTotal,
+      peak: { ...this.peak },
+      backendReservedBytes: backend.reservedBytes,
+      backendAllocatedBytes: backend.allocatedBytes,
+      reservedPoolBytes: Math.max(0, backend.reservedBytes - backend.allocatedBytes),
+      liveTensors: this.storages,
+    };
+  }
+}
+
+const LABELS: Record<MemoryCategory, string> = {
+  parametersTrainable: 'parameters (trainable)',
+  parametersFrozen: 'parameters (frozen)',
+  gradients: 'gradients',
+  optimizerState: 'optimizer state',
+  savedActivations: 'saved activations',
+  autocastWeightCopies: 'autocast weight copies',
+  temporaries: 'temporaries',
+};
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return u === 0 ? `${v} B` : `${v.toFixed(2)} ${units[u]}`;
+}
+
+/** A readable table of live and peak bytes per category. */
+export function formatMemoryReport(report: MemoryReport): string {
+  const rows: [string, string, string][] = MEMORY_CATEGORIES.map((c) => [LABELS[c], formatBytes(report.live[c]), formatBytes(report.peak[c])]);
+  rows.push(['total', formatBytes(report.liveTotal), formatBytes(report.peakTotal)]);
+  rows.push(['backend pool (reserved, idle)', formatBytes(report.reservedPoolBytes), '']);
+  const header: [string, string, string] = ['category', 'live', 'at peak'];
+  const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
+  const line = (r: [string, string, string]) => `${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`;
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

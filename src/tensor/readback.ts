@@ -1,0 +1,17 @@
+// Async readback of a tensor's elements in row-major order.
+
+import { allocHostArray, type HostArray } from './dtype.js';
+import type { Tensor } from './tensor.js';
+import { contiguousCopy } from './kernel-ops.js';
+
+export async function readDense(t: Tensor): Promise<HostArray> {
+  const backend = t.context.backend;
+  if (t.numel === 0) return allocHostArray(t.dtype, 0);
+  if (t.isContiguous) return backend.read(t.storage.buffer, t.offset, t.numel);
+  const dense = contiguousCopy(t).keep();
+  try {
+    return await backend.read(dense.storage.buffer, 0, dense.numel);
+  } finally {
+    dense.dispose();
+  }
+}
