@@ -148,7 +148,10 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   return applyOp(nn.rmsNormOp, [xp, wp], { eps });
 }
 
-/** Rotary embedding of x (batch, seq, heads, headDim), adjacent pairs, angle tables (seq, headDim/2). */
+/**
+ * Rotary embedding of x (batch, seq, heads, headDim), adjacent pairs, angle tables (seq, headDim/2)
+ * in f32 (f64 for f64 x). The tables are constants held by reference until backward: keep them alive.
+ */
 export function rotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   return applyOp(nn.rotaryOp, [x], { cos, sin });
 }

@@ -64,6 +64,8 @@ export class MemoryLedger {
     if (this.live[from] < bytes) throw new Error(`memory ledger: moving ${bytes} bytes out of ${from}, which holds only ${this.live[from]}`);
     this.live[from] -= bytes;
     this.live[to] += bytes;
+    // Still at the peak: a relabel right after an allocation (a new parameter) belongs in its breakdown.
+    if (this.liveTotal === this.peakTotal) this.peak = { ...this.live };
   }
 
   /** Starts a new peak window at the current live figures. */
