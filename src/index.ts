@@ -29,3 +29,6 @@ export { zeroGrad } from './autograd/grad-utils.js';
 export { checkpoint } from './autograd/checkpoint.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { registeredOps } from './autograd/differentiable-op.js';
+
+// Training
+export { AdamW, type AdamWOptions } from './train/adamw.js';

@@ -60,7 +60,7 @@ describe('random tensors', () => {
   const n = 200_000;
   it('uniform: mean 1/2 and variance 1/12 within 5 standard errors', async () => {
     g.manualSeed(7);
-    const u = await g.rand([n], { dtype: 'f64' }).data();
+    const u = Array.from(await g.rand([n], { dtype: 'f64' }).data());
     const mean = u.reduce((a, b) => a + b, 0) / n;
     const variance = u.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
     expect(Math.abs(mean - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / n));
@@ -71,7 +71,7 @@ describe('random tensors', () => {
 
   it('normal: mean 0, variance 1, and tail mass within bounds', async () => {
     g.manualSeed(11);
-    const z = await g.randn([n], { dtype: 'f64' }).data();
+    const z = Array.from(await g.randn([n], { dtype: 'f64' }).data());
     const mean = z.reduce((a, b) => a + b, 0) / n;
     const variance = z.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
     expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(n));

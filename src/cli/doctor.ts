@@ -1,0 +1,96 @@
+// `gradlab doctor`: which backends work on this machine, what each one is
+// (adapter, features, limits, f16 mode), and a self-check of every kernel x
+// dtype against the CPU reference through the same kernel-spec table the
+// conformance tests use.
+
+import type { Backend } from '../backends/backend.js';
+import { runKernelCase, sampleCases, specDTypesFor } from '../backends/conformance.js';
+import { KERNEL_SPECS } from '../backends/kernel-specs.js';
+import { createBackend } from '../backends/registry.js';
+import { contextFor } from '../tensor/runtime.js';
+
+const CANDIDATES = ['cpu', 'webgpu:vulkan', 'webgpu:gles', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
+
+export interface SelfCheck {
+  readonly cases: number;
+  readonly passed: number;
+  readonly failures: string[];
+}
+
+export interface BackendDoctorEntry {
+  readonly spec: string;
+  readonly available: boolean;
+  readonly error?: string;
+  readonly name?: string;
+  readonly dtypes?: readonly string[];
+  readonly f16?: string;
+  readonly features?: readonly string[];
+  readonly maxBufferBytes?: number;
+  readonly selfCheck?: SelfCheck;
+}
+
+async function selfCheck(backend: Backend, casesPerKernel: number): Promise<SelfCheck> {
+  const kernels = contextFor(backend).kernels;
+  let cases = 0;
+  let passed = 0;
+  const failures: string[] = [];
+  for (const spec of KERNEL_SPECS) {
+    for (const dtype of specDTypesFor(spec, backend.capabilities.dtypes)) {
+      for (const kcase of sampleCases(spec, dtype, casesPerKernel, 20261129)) {
+        cases++;
+        try {
+          const outcome = await runKernelCase(kernels, spec, dtype, kcase);
+          if (outcome.ok) passed++;
+          else failures.push(outcome.message);
+        } catch (err) {
+          failures.push(`${spec.name} [${dtype}]: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  }
+  return { cases, passed, failures };
+}
+
+export async function doctorReport(casesPerKernel: number): Promise<BackendDoctorEntry[]> {
+  const entries: BackendDoctorEntry[] = [];
+  for (const spec of CANDIDATES) {
+    let backend: Backend;
+    try {
+      backend = await createBackend(spec);
+    } catch (err) {
+      entries.push({ spec, available: false, error: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    const caps = backend.capabilities;
+    entries.push({
+      spec, available: true, name: backend.name, dtypes: caps.dtypes, f16: caps.f16, features: caps.features,
+      maxBufferBytes: caps.maxBufferBytes, selfCheck: await selfCheck(backend, casesPerKernel),
+    });
+    backend.destroy();
+  }
+  return entries;
+}
+
+export async function runDoctor(flags: Map<string, string | true>): Promise<number> {
+  const entries = await doctorReport(flags.has('quick') ? 1 : 3);
+  if (flags.has('json')) {
+    console.log(JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, backends: entries }, null, 2));
+  } else {
+    console.log(`gradlab doctor (node ${process.version}, ${process.platform}-${process.arch})\n`);
+    for (const e of entries) {
+      if (!e.available) {
+        console.log(`${e.spec}: not available\n  ${e.error?.split('\n').join('\n  ')}\n`);
+        continue;
+      }
+      const check = e.selfCheck!;
+      console.log(`${e.spec}: available (${e.name})`);
+      console.log(`  dtypes ${e.dtypes!.join(', ')}; f16 ${e.f16}; max buffer ${e.maxBufferBytes} bytes`);
+      for (const f of e.features!) console.log(`  ${f}`);
+      console.log(`  self-check: ${check.passed}/${check.cases} kernel cases match the CPU reference`);
+      for (const f of check.failures.slice(0, 10)) console.log(`    FAIL ${f}`);
+      console.log('');
+    }
+  }
+  // Healthy when the CPU works and every available backend passes its self-check.
+  return entries.every((e) => !e.available || e.selfCheck!.failures.length === 0) ? 0 : 1;
+}
