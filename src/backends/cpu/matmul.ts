@@ -49,7 +49,22 @@ export function cpuMatmul(dims: MatmulDims, a: MatmulOperand, b: MatmulOperand, 
           for (let i = i0; i < i1; i++) {
             const accRow = i * n;
             const aRow = i * k;
-            for (let p = p0; p < p1; p++) {
+            let p = p0;
+            // Four rows of B per pass: each accumulator element is loaded and stored once per 4 products.
+            for (; p + 3 < p1; p += 4) {
+              const a0 = packedA[aRow + p];
+              const a1 = packedA[aRow + p + 1];
+              const a2 = packedA[aRow + p + 2];
+              const a3 = packedA[aRow + p + 3];
+              const b0 = p * n;
+              const b1 = b0 + n;
+              const b2 = b1 + n;
+              const b3 = b2 + n;
+              for (let j = j0; j < j1; j++) {
+                acc[accRow + j] += a0 * packedB[b0 + j] + a1 * packedB[b1 + j] + a2 * packedB[b2 + j] + a3 * packedB[b3 + j];
+              }
+            }
+            for (; p < p1; p++) {
               const av = packedA[aRow + p];
               const bRow = p * n;
               for (let j = j0; j < j1; j++) acc[accRow + j] += av * packedB[bRow + j];
