@@ -8,6 +8,13 @@ import { sumToShape } from './reduce-to-shape.js';
 
 const alias = (t: Tensor) => t.view(t.shape, t.strides, t.offset);
 
+/** Applies f to t, then frees t: keeps chains of elementwise temporaries short-lived. */
+function consume(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
+  const out = f(t);
+  t.dispose();
+  return out;
+}
+
 export const addOp = defineOp({
   name: 'add',
   saves: 'nothing',
@@ -132,11 +139,14 @@ export const siluOp = defineOp({
   name: 'silu',
   saves: 'the input',
   forward: ([x]) => ({ output: unary('silu', x), saved: [x] }),
-  // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x)
+  // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x); each intermediate is freed once used,
+  // so the backward holds at most three x-sized temporaries.
   backward: (g, [x]) => {
     const s = unary('sigmoid', x);
-    const inner = unary('addScalar', binary('mul', x, unary('addScalar', unary('neg', s), 1)), 1);
-    return [binary('mul', g, binary('mul', s, inner))];
+    const oneMinusS = consume(unary('neg', s), (t) => unary('addScalar', t, 1));
+    const inner = consume(consume(oneMinusS, (t) => binary('mul', x, t)), (t) => unary('addScalar', t, 1));
+    const derivative = consume(inner, (t) => consume(s, (sig) => binary('mul', sig, t)));
+    return [consume(derivative, (d) => binary('mul', g, d))];
   },
 });
 
