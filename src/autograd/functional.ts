@@ -78,10 +78,11 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDim = fal
   return mul(sum(x, list, keepDim), 1 / count);
 }
 
-/** Max over one axis (gradient shared among ties, like torch.amax). */
-export function max(x: Tensor, axis: number, keepDim = false): Tensor {
+/** Max over `axes` (all by default); the gradient is shared among ties, like torch.amax. */
+export function max(x: Tensor, axes?: number | readonly number[], keepDim = false): Tensor {
   floatOperand('max', x);
-  return applyOp(maxOp, [x], { axis, keepDim });
+  const list = axes === undefined ? allAxes(x) : typeof axes === 'number' ? [axes] : axes;
+  return applyOp(maxOp, [x], { axes: list, keepDim });
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {

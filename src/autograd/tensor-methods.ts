@@ -24,7 +24,7 @@ declare module '../tensor/tensor.js' {
     relu(): Tensor;
     sum(axes?: number | readonly number[], keepDim?: boolean): Tensor;
     mean(axes?: number | readonly number[], keepDim?: boolean): Tensor;
-    max(axis: number, keepDim?: boolean): Tensor;
+    max(axes?: number | readonly number[], keepDim?: boolean): Tensor;
     matmul(other: Tensor): Tensor;
     reshape(shape: readonly number[]): Tensor;
     permute(perm: readonly number[]): Tensor;
@@ -58,7 +58,7 @@ const methods: Record<string, (this: Tensor, ...args: any[]) => unknown> = {
   relu() { return F.relu(this); },
   sum(axes, keepDim) { return F.sum(this, axes, keepDim); },
   mean(axes, keepDim) { return F.mean(this, axes, keepDim); },
-  max(axis, keepDim) { return F.max(this, axis, keepDim); },
+  max(axes, keepDim) { return F.max(this, axes, keepDim); },
   matmul(o) { return F.matmul(this, o); },
   reshape(shape) { return F.reshape(this, shape); },
   permute(perm) { return F.permute(this, perm); },

@@ -37,6 +37,15 @@ describe('tape', () => {
     expect(grad[2]).toBeCloseTo(2 * Math.exp(3), 10);
   });
 
+  it('max shares the gradient evenly among ties (torch.amax), over one or several axes', async () => {
+    const x = g.tensor([[1, 3, 3], [2, 0, 2]], { dtype: 'f64', requiresGrad: true });
+    g.max(x, 1).sum().backward();
+    expect(await arr(x.grad)).toEqual([0, 0.5, 0.5, 0.5, 0, 0.5]);
+    g.zeroGrad([x]);
+    g.max(x).backward(); // over all axes: the two 3s share
+    expect(await arr(x.grad)).toEqual([0, 0.5, 0.5, 0, 0, 0]);
+  });
+
   it('a tensor used twice gets the sum of both paths', async () => {
     const x = g.tensor([2], { dtype: 'f64', requiresGrad: true });
     g.add(g.mul(x, x), x).sum().backward(); // d/dx (x^2 + x) = 2x + 1

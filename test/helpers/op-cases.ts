@@ -133,8 +133,11 @@ export const OP_CASES: Record<string, fc.Arbitrary<OpCase>> = {
       inputs: [{ shape, layout: l }], seed: s,
       run: (x: Tensor) => g.sum(x, shape.map((_, i) => i).filter((i) => pick[i]), keep),
     })),
-  max: fc.record({ shape: fc.array(small(), { minLength: 1, maxLength: 3 }), l: layout, seed, keep: fc.boolean(), axis: fc.nat() })
-    .map(({ shape, l, seed: s, keep, axis }) => ({ inputs: [{ shape, layout: l }], seed: s, run: (x: Tensor) => g.max(x, axis % shape.length, keep) })),
+  max: fc.record({ shape: fc.array(small(), { minLength: 1, maxLength: 3 }), l: layout, seed, keep: fc.boolean(), axis: fc.nat(), both: fc.boolean() })
+    .map(({ shape, l, seed: s, keep, axis, both }) => {
+      const axes = both && shape.length > 1 ? [axis % shape.length, (axis + 1) % shape.length] : [axis % shape.length];
+      return { inputs: [{ shape, layout: l }], seed: s, run: (x: Tensor) => g.max(x, axes, keep) };
+    }),
   matmul: fc.record({ a: matrixShape, n: small(1, 5), bBatched: fc.boolean(), la: layout, lb: layout, seed }).map(({ a, n, bBatched, la, lb, seed: s }) => ({
     inputs: [{ shape: [...a.batch, a.rows, a.cols], layout: la }, { shape: [...(bBatched ? a.batch : []), a.cols, n], layout: lb }], seed: s,
     run: (x: Tensor, y: Tensor) => g.matmul(x, y),

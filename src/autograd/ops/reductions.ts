@@ -35,22 +35,28 @@ export const sumOp = defineOp<SumAttrs, { inputShape: readonly number[]; axes: n
   backward: (g, _s, { inputShape, axes }) => [expandBack(g, inputShape, axes)],
 });
 
-export interface MaxAttrs { axis: number; keepDim: boolean }
+export interface MaxAttrs { axes: readonly number[]; keepDim: boolean }
 
-export const maxOp = defineOp<MaxAttrs, { inputShape: readonly number[]; axis: number }>({
+export const maxOp = defineOp<MaxAttrs, { inputShape: readonly number[]; axes: number[] }>({
   name: 'max',
   saves: 'the input and the output',
-  forward: ([x], { axis, keepDim }) => {
-    const a = normalizeAxis(axis, x.rank, 'max');
-    const out = reduce('max', x, a, keepDim);
-    return { output: out, saved: [x, out], state: { inputShape: x.shape, axis: a } };
+  forward: ([x], { axes, keepDim }) => {
+    const resolved = [...new Set(axes.map((a) => normalizeAxis(a, x.rank, 'max')))].sort((p, q) => q - p);
+    if (resolved.length === 0) throw new Error(`max: needs at least one axis for ${x.describe()}`);
+    let current = x;
+    for (const a of resolved) {
+      const next = reduce('max', current, a, keepDim);
+      if (current !== x) current.dispose();
+      current = next;
+    }
+    return { output: current, saved: [x, current], state: { inputShape: x.shape, axes: resolved } };
   },
   // Like torch.amax: the gradient is shared evenly among the elements equal to the max.
-  backward: (g, [x, out], { inputShape, axis }) => {
-    const outB = expandBack(out, inputShape, [axis]);
-    const mask = binary('eq', x, outB);
-    const ties = reduce('sum', mask, axis, true);
+  backward: (g, [x, out], { inputShape, axes }) => {
+    const mask = binary('eq', x, expandBack(out, inputShape, axes));
+    let ties = mask;
+    for (const a of axes) ties = reduce('sum', ties, a, true);
     const share = binary('div', mask, ties);
-    return [binary('mul', share, expandBack(g, inputShape, [axis]))];
+    return [binary('mul', share, expandBack(g, inputShape, axes))];
   },
 });
