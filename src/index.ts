@@ -32,3 +32,5 @@ export { registeredOps } from './autograd/differentiable-op.js';
 
 // Training
 export { AdamW, type AdamWOptions } from './train/adamw.js';
+export * from './nn/index.js';
+export * from './train/weights/index.js';
