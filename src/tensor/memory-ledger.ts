@@ -23,6 +23,8 @@ export interface MemoryReport {
   /** Highest total since the last resetPeak(), and the breakdown at that moment. */
   readonly peakTotal: number;
   readonly peak: CategoryBytes;
+  /** Each category's own highest value in the same window (reached at different moments). */
+  readonly maxByCategory: CategoryBytes;
   /** Bytes the backend holds (pool included) and hands out, as it rounds them. */
   readonly backendReservedBytes: number;
   readonly backendAllocatedBytes: number;
@@ -39,12 +41,18 @@ export class MemoryLedger {
   private liveTotal = 0;
   private peakTotal = 0;
   private peak = zeros();
+  private maxByCategory = zeros();
   private storages = 0;
+
+  private noteCategoryMax(category: MemoryCategory): void {
+    if (this.live[category] > this.maxByCategory[category]) this.maxByCategory[category] = this.live[category];
+  }
 
   add(category: MemoryCategory, bytes: number): void {
     this.live[category] += bytes;
     this.liveTotal += bytes;
     this.storages++;
+    this.noteCategoryMax(category);
     if (this.liveTotal > this.peakTotal) {
       this.peakTotal = this.liveTotal;
       this.peak = { ...this.live };
@@ -64,6 +72,7 @@ export class MemoryLedger {
     if (this.live[from] < bytes) throw new Error(`memory ledger: moving ${bytes} bytes out of ${from}, which holds only ${this.live[from]}`);
     this.live[from] -= bytes;
     this.live[to] += bytes;
+    this.noteCategoryMax(to);
     // Still at the peak: a relabel right after an allocation (a new parameter) belongs in its breakdown.
     if (this.liveTotal === this.peakTotal) this.peak = { ...this.live };
   }
@@ -72,6 +81,7 @@ export class MemoryLedger {
   resetPeak(): void {
     this.peakTotal = this.liveTotal;
     this.peak = { ...this.live };
+    this.maxByCategory = { ...this.live };
   }
 
   snapshot(backend: { reservedBytes: number; allocatedBytes: number }): MemoryReport {
@@ -80,6 +90,7 @@ export class MemoryLedger {
       liveTotal: this.liveTotal,
       peakTotal: this.peakTotal,
       peak: { ...this.peak },
+      maxByCategory: { ...this.maxByCategory },
       backendReservedBytes: backend.reservedBytes,
       backendAllocatedBytes: backend.allocatedBytes,
       reservedPoolBytes: Math.max(0, backend.reservedBytes - backend.allocatedBytes),
@@ -106,13 +117,14 @@ export function formatBytes(bytes: number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(2)} ${units[u]}`;
 }
 
-/** A readable table of live and peak bytes per category. */
+/** A readable table: live bytes, the breakdown at the total's peak, and each category's own maximum. */
 export function formatMemoryReport(report: MemoryReport): string {
-  const rows: [string, string, string][] = MEMORY_CATEGORIES.map((c) => [LABELS[c], formatBytes(report.live[c]), formatBytes(report.peak[c])]);
-  rows.push(['total', formatBytes(report.liveTotal), formatBytes(report.peakTotal)]);
-  rows.push(['backend pool (reserved, idle)', formatBytes(report.reservedPoolBytes), '']);
-  const header: [string, string, string] = ['category', 'live', 'at peak'];
-  const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
-  const line = (r: [string, string, string]) => `${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`;
+  type Row = [string, string, string, string];
+  const rows: Row[] = MEMORY_CATEGORIES.map((c) => [LABELS[c], formatBytes(report.live[c]), formatBytes(report.peak[c]), formatBytes(report.maxByCategory[c])]);
+  rows.push(['total', formatBytes(report.liveTotal), formatBytes(report.peakTotal), '']);
+  rows.push(['backend pool (reserved, idle)', formatBytes(report.reservedPoolBytes), '', '']);
+  const header: Row = ['category', 'live', 'at peak', 'own max'];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
+  const line = (r: Row) => [r[0].padEnd(widths[0]), ...[1, 2, 3].map((i) => r[i].padStart(widths[i]))].join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

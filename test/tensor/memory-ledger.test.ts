@@ -29,6 +29,8 @@ describe('memory ledger', () => {
     expect(report().live.parametersFrozen).toBe(12);
     expect(report().peakTotal).toBe(80);
     expect(report().peak).toMatchObject({ temporaries: 52, parametersTrainable: 16, parametersFrozen: 12 });
+    // Each category's own maximum since the reset: temporaries reached 52 + 16 when p was allocated, before it became a parameter.
+    expect(report().maxByCategory).toMatchObject({ temporaries: 68, parametersTrainable: 16, parametersFrozen: 12 });
     // A view shares storage: no new bytes.
     const v = b.reshape([5, 1]);
     expect(report().liveTotal).toBe(80);
