@@ -14,8 +14,12 @@ export interface CaseOutcome {
   readonly message: string;
 }
 
-/** Sentinel written into output buffers first, so an element a kernel never writes fails. */
-const UNWRITTEN = { float: NaN, i32: -123456789 };
+/**
+ * Sentinel written into output buffers first, so an element a kernel never writes fails.
+ * The i32 sentinel is an integer f32 holds exactly (below 2^24), because the gpu.js backend
+ * stores i32 as f32 and refuses values it cannot hold.
+ */
+const UNWRITTEN = { float: NaN, i32: -12345678 };
 
 export async function runKernelCase<D>(kernels: KernelSet, spec: KernelSpec<D>, dtype: DType, kcase: KernelCase<D>): Promise<CaseOutcome> {
   const bufferSpecs = spec.buffers(kcase.dims, dtype);

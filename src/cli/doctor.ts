@@ -9,7 +9,7 @@ import { KERNEL_SPECS } from '../backends/kernel-specs.js';
 import { createBackend } from '../backends/registry.js';
 import { contextFor } from '../tensor/runtime.js';
 
-const CANDIDATES = ['cpu', 'webgpu:vulkan', 'webgpu:gles', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
+const CANDIDATES = ['cpu', 'webgpu:vulkan', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
 
 export interface SelfCheck {
   readonly cases: number;

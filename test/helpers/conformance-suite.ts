@@ -30,9 +30,11 @@ export function conformanceSuite(label: string, getKernels: () => KernelSet, opt
             console.log(`[conformance ${label}] ${spec.name} [${dtype}] not run: ${label} does not declare dtype ${dtype}`);
             return;
           }
+          // Cases that touch a dtype the backend lacks (a cast to f64 on a GPU) are not drawn.
+          const cases = spec.cases(dtype).filter((c) => spec.buffers(c.dims, dtype).every((b) => supported.includes(b.dtype)));
           let ran = 0;
           await fc.assert(
-            fc.asyncProperty(spec.cases(dtype), async (kcase) => {
+            fc.asyncProperty(cases, async (kcase) => {
               ran++;
               const outcome = await runKernelCase(kernels, spec, dtype, kcase);
               if (!outcome.ok) throw new Error(outcome.message);
