@@ -77,7 +77,7 @@ export class CpuBackend implements Backend {
 
   copy(shape: readonly number[], src: StridedInput, dst: BackendBuffer, dstLayout: StridedLayout): void {
     const from = readValues(src.buffer, 'copy source');
-    const sink = outputSink(dst, 'copy destination');
+    const sink = outputSink(dst, 'copy destination', 'preserve');
     const to = sink.values;
     const si = innerStride(src);
     const di = innerStride(dstLayout);
@@ -173,7 +173,7 @@ export class CpuBackend implements Backend {
   scatterAddRows(src: BackendBuffer, indices: BackendBuffer, n: number, cols: number, out: BackendBuffer, rows: number): void {
     const s = readValues(src, 'scatter-add source');
     const idx = asCpu(indices, 'scatter-add indices').data as Int32Array;
-    const sink = outputSink(out, 'scatter-add output');
+    const sink = outputSink(out, 'scatter-add output', 'preserve');
     for (let i = 0; i < n; i++) {
       const r = idx[i];
       if (r < 0 || r >= rows) throw new Error(`embedding backward: index ${r} at position ${i} is out of range [0, ${rows})`);
@@ -184,7 +184,7 @@ export class CpuBackend implements Backend {
 
   accumulate(dst: BackendBuffer, src: BackendBuffer, numel: number): void {
     const s = readValues(src, 'accumulate source');
-    const sink = outputSink(dst, 'accumulate target');
+    const sink = outputSink(dst, 'accumulate target', 'preserve');
     for (let i = 0; i < numel; i++) sink.values[i] += s[i];
     sink.commit();
   }

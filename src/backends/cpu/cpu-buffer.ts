@@ -32,19 +32,20 @@ export function readValues(buffer: BackendBuffer, what = 'input'): NumericArray 
 /**
  * A place to write results as numbers. For f32/f64/i32 it is the buffer itself
  * (typed-array stores round f64 to f32 to nearest even); for f16 it is an f64
- * staging array that `commit()` rounds into the buffer.
+ * staging array that `commit()` rounds into the buffer. Kernels that read the
+ * output or write only part of it (strided copy, accumulate, AdamW) ask for
+ * `preserve` so the staging array starts with the buffer's contents.
  */
 export interface OutputSink {
   readonly values: NumericArray;
   commit(): void;
 }
 
-export function outputSink(buffer: BackendBuffer, what = 'output'): OutputSink {
+export function outputSink(buffer: BackendBuffer, what = 'output', mode: 'overwrite' | 'preserve' = 'overwrite'): OutputSink {
   const b = asCpu(buffer, what);
   if (b.dtype !== 'f16') return { values: b.data as NumericArray, commit: () => {} };
   const staging = new Float64Array(b.numel);
-  // Keep existing contents: kernels that write only part of the buffer (strided copy) rely on it.
-  decodeF16Array(b.data as Uint16Array, staging);
+  if (mode === 'preserve') decodeF16Array(b.data as Uint16Array, staging);
   return {
     values: staging,
     commit: () => {

@@ -215,9 +215,9 @@ function dropout(x: BackendBuffer, numel: number, p: number, seed: number, offse
 
 function adamw(param: BackendBuffer, grad: BackendBuffer, m: BackendBuffer, v: BackendBuffer, numel: number, h: AdamWHyper): void {
   const gv = readValues(grad, 'adamw grad');
-  const pSink = outputSink(param, 'adamw param');
-  const mSink = outputSink(m, 'adamw exp_avg');
-  const vSink = outputSink(v, 'adamw exp_avg_sq');
+  const pSink = outputSink(param, 'adamw param', 'preserve');
+  const mSink = outputSink(m, 'adamw exp_avg', 'preserve');
+  const vSink = outputSink(v, 'adamw exp_avg_sq', 'preserve');
   // PyTorch's single-tensor AdamW, in its order of operations.
   const biasCorrection1 = 1 - h.beta1 ** h.step;
   const biasCorrection2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
@@ -238,8 +238,8 @@ function adamw(param: BackendBuffer, grad: BackendBuffer, m: BackendBuffer, v: B
 }
 
 function unscaleGrads(grad: BackendBuffer, numel: number, invScale: number, foundInf: BackendBuffer): void {
-  const gSink = outputSink(grad, 'unscale grad');
-  const fSink = outputSink(foundInf, 'unscale found-inf flag');
+  const gSink = outputSink(grad, 'unscale grad', 'preserve');
+  const fSink = outputSink(foundInf, 'unscale found-inf flag', 'preserve');
   for (let i = 0; i < numel; i++) {
     const g = gSink.values[i];
     if (!Number.isFinite(g)) fSink.values[0] = 1;
