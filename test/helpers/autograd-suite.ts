@@ -12,8 +12,6 @@ export interface AutogradSuiteOptions {
   numRuns?: number;
   rtol?: number;
   atol?: number;
-  /** Ops not run on this backend, each with the reason printed (e.g. a case that needs f64). */
-  skip?: Readonly<Record<string, string>>;
 }
 
 interface Outcome { out: number[]; grads: (number[] | null)[] }
@@ -54,12 +52,6 @@ export function autogradSuite(label: string, getBackend: () => Backend, options:
   describe(`autograd on ${label} (f32) vs CPU f64`, () => {
     const reference = new g.CpuBackend();
     for (const [name, cases] of Object.entries(OP_CASES)) {
-      const skipReason = options.skip?.[name];
-      if (skipReason !== undefined) {
-        console.log(`[autograd ${label}] ${name} not run: ${skipReason}`);
-        it.skip(`${name}: forward and gradients (not run: ${skipReason})`, () => {});
-        continue;
-      }
       it(`${name}: forward and gradients`, async () => {
         const backend = getBackend();
         await fc.assert(fc.asyncProperty(cases, async (c) => {

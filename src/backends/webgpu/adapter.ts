@@ -18,12 +18,18 @@ export const REQUESTED_LIMITS = [
 ] as const;
 export type RequestedLimit = (typeof REQUESTED_LIMITS)[number];
 
-/** What the kernels need at least; an adapter below any of these is refused with the figure named. */
+/**
+ * What the kernels need at least; an adapter below any of these is refused
+ * with the figure named. 256 invocations: the elementwise and reduction
+ * workgroups; 5 storage buffers: the most one kernel binds (matmul binds each
+ * operand twice, as elements and as vec4s). Compatibility devices default to
+ * 128 invocations and 4 storage buffers, hence the explicit request.
+ */
 export const MINIMUM_LIMITS: Partial<Record<RequestedLimit, number>> = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
   maxComputeWorkgroupStorageSize: 16384,
-  maxStorageBuffersPerShaderStage: 7,
+  maxStorageBuffersPerShaderStage: 5,
 };
 
 export interface AdapterDescription {
