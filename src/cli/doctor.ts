@@ -9,7 +9,7 @@ import { KERNEL_SPECS } from '../backends/kernel-specs.js';
 import { createBackend } from '../backends/registry.js';
 import { contextFor } from '../tensor/runtime.js';
 
-const CANDIDATES = ['cpu', 'webgpu:vulkan', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
+const CANDIDATES = ['cpu', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
 
 export interface SelfCheck {
   readonly cases: number;
@@ -75,12 +75,50 @@ export async function doctorReport(casesPerKernel: number): Promise<BackendDocto
   return entries;
 }
 
+/** Adapter and mode discovery of the accelerator backends; an error in place of a probe that could not load. */
+async function probes(): Promise<{ webgpu: unknown; gpujs: unknown }> {
+  const attempt = async (load: () => Promise<unknown>) => {
+    try { return await load(); } catch (err) { return { error: err instanceof Error ? err.message : String(err) }; }
+  };
+  return {
+    webgpu: await attempt(async () => (await import('../backends/webgpu/index.js')).probeWebGpu()),
+    gpujs: await attempt(async () => (await import('../backends/gpujs/index.js')).probeGpuJs()),
+  };
+}
+
+function printWebGpuProbe(probe: unknown): void {
+  const p = probe as { error?: string; selected?: string | null; attempts?: { kind: string; ok: boolean; reason?: string; adapter?: Record<string, unknown> }[]; installHint?: string };
+  console.log('WebGPU adapters (Dawn):');
+  if (p.error) { console.log(`  could not probe: ${p.error}\n`); return; }
+  for (const a of p.attempts ?? []) {
+    if (!a.ok) { console.log(`  ${a.kind}: none (${a.reason})`); continue; }
+    const ad = a.adapter as { featureLevel: string; vendor: string; architecture: string; description: string; features: string[]; limits: Record<string, number>; f16: string; timestampQuery: boolean };
+    console.log(`  ${a.kind}${a.kind === p.selected ? ' (auto picks this)' : ''}: ${ad.description} [${ad.featureLevel}]`);
+    console.log(`    vendor ${ad.vendor || '-'}, architecture ${ad.architecture || '-'}; f16 ${ad.f16}; timestamp-query ${ad.timestampQuery ? 'yes' : 'no'}`);
+    console.log(`    features: ${ad.features.join(', ')}`);
+    console.log(`    limits: ${Object.entries(ad.limits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (!p.selected && p.installHint) console.log(`  ${p.installHint}`);
+  console.log('');
+}
+
+function printGpuJsProbe(probe: unknown): void {
+  const p = probe as { error?: string; modes?: { mode: string; available: boolean; reason?: string }[]; auto?: { mode: string; reason: string } | null };
+  console.log('gpu.js modes:');
+  if (p.error) { console.log(`  could not probe: ${p.error}\n`); return; }
+  for (const m of p.modes ?? []) console.log(`  ${m.mode}: ${m.available ? 'works' : `unavailable (${m.reason})`}`);
+  console.log(`  auto: ${p.auto ? `${p.auto.mode} (${p.auto.reason})` : 'no mode works'}\n`);
+}
+
 export async function runDoctor(flags: Map<string, string | true>): Promise<number> {
+  const discovered = await probes();
   const entries = await doctorReport(flags.has('quick') ? 1 : 3);
   if (flags.has('json')) {
-    console.log(JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, backends: entries }, null, 2));
+    console.log(JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, ...discovered, backends: entries }, null, 2));
   } else {
     console.log(`gradlab doctor (node ${process.version}, ${process.platform}-${process.arch})\n`);
+    printWebGpuProbe(discovered.webgpu);
+    printGpuJsProbe(discovered.gpujs);
     for (const e of entries) {
       if (!e.available) {
         console.log(`${e.spec}: not available\n  ${e.error?.split('\n').join('\n  ')}\n`);
