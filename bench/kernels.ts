@@ -149,6 +149,7 @@ async function main(): Promise<void> {
 
   const report: BenchReport = {
     date: new Date().toISOString(),
+    command: ['npx tsx bench/kernels.ts', ...process.argv.slice(2)].join(' '),
     machine: machineInfo(),
     options: { quick: args.quick, only: args.only, maxGflop: args.maxGflop, backends: args.backends, matmulTile: process.env[MATMUL_TILE_ENV] ?? null },
     selfCheck: checks,

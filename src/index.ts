@@ -34,3 +34,7 @@ export { registeredOps } from './autograd/differentiable-op.js';
 export { AdamW, type AdamWOptions } from './train/adamw.js';
 export * from './nn/index.js';
 export * from './train/weights/index.js';
+
+// Accelerator backends with their typed options (Dawn and gpu.js load only when one is created)
+export { createWebGpuBackend, probeWebGpu, type WebGpuBackend, type WebGpuBackendOptions } from './backends/webgpu/index.js';
+export { createGpuJsBackend, probeGpuJs, type GpuJsBackend, type GpuJsBackendOptions } from './backends/gpujs/index.js';

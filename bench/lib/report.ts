@@ -24,6 +24,8 @@ export interface CaseOutcome {
 
 export interface BenchReport {
   readonly date: string;
+  /** The command line that produced the report. */
+  readonly command: string;
   readonly machine: { cpu: string; cores: number; node: string; platform: string };
   readonly options: Record<string, unknown>;
   readonly backends: { spec: string; name: string; kind: string; description: string; features: readonly string[] }[];
@@ -56,7 +58,7 @@ export function markdown(report: BenchReport): string {
   const specs = report.backends.map((b) => b.spec);
   const torchDevices = report.cases.length > 0 ? Object.keys(report.cases[0].torch) : [];
   const headers = ['case', ...specs, ...torchDevices.map((d) => `PyTorch ${d}`)];
-  let md = `# Kernel benchmarks\n\n${report.date} on ${report.machine.cpu} (${report.machine.cores} cores), Node ${report.machine.node}.\n\n`;
+  let md = `# Kernel benchmarks\n\n${report.date} on ${report.machine.cpu} (${report.machine.cores} cores), Node ${report.machine.node}.\n\nCommand: \`${report.command}\`\n\n`;
   md += 'Backends (one run, side by side):\n\n';
   for (const b of report.backends) md += `- \`${b.spec}\` (${b.kind}): ${b.description}\n`;
   for (const u of report.unavailable) md += `- \`${u.spec}\`: not available here (${u.reason})\n`;
