@@ -8,6 +8,7 @@
 import type { DType, HostArray } from '../tensor/dtype.js';
 import { allocHostArray } from '../tensor/dtype.js';
 import { f64ToF16Bits } from '../tensor/f16.js';
+import { contiguousStrides } from '../tensor/shape.js';
 import type {
   AdamWHyper, Backend, BackendBuffer, BinaryOp, FusedKernels, KernelSet, ScratchAllocator, StridedInput, UnaryOp,
 } from './backend.js';
@@ -15,10 +16,7 @@ import type {
 type Core = Backend;
 
 function dense(buffer: BackendBuffer, shape: readonly number[], offset = 0): StridedInput {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
-  return { buffer, offset, strides };
+  return { buffer, offset, strides: contiguousStrides(shape) };
 }
 
 /** A strided view of `buffer` with explicit strides (0 broadcasts). */

@@ -11,12 +11,6 @@ import { arbLayout, arbSeed, arbShape, indices, offsetOf, type GeneratedLayout }
 
 const FLOATS: readonly FloatDType[] = ['f64', 'f32', 'f16'];
 const numelOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const contiguousLayout = (shape: readonly number[]): GeneratedLayout => {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
-  return { offset: 0, strides, bufferNumel: Math.max(1, s) };
-};
 
 const EXACT: Tolerance = { rtol: 0, atol: 0 };
 /** f16 outputs round to 11 significant bits; GPU f16 math adds a few ulp. */
@@ -426,4 +420,3 @@ export const coreKernelSpecs: KernelSpec[] = [
   randomSpec('normal'),
 ];
 
-export { contiguousLayout };

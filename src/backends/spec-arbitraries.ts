@@ -3,6 +3,7 @@
 // broadcast) over a buffer sized to fit them.
 
 import * as fc from 'fast-check';
+import { contiguousStrides, numel } from '../tensor/shape.js';
 
 export interface GeneratedLayout {
   readonly offset: number;
@@ -29,12 +30,7 @@ export function arbLayout(shape: readonly number[], opts: { broadcast?: boolean 
       bcast: fc.array(opts.broadcast ? fc.boolean() : fc.constant(false), { minLength: rank, maxLength: rank }),
     })
     .map(({ contiguous, perm, pad, step, start, bcast }) => {
-      if (contiguous) {
-        const strides = new Array<number>(rank);
-        let s = 1;
-        for (let i = rank - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
-        return { offset: 0, strides, bufferNumel: Math.max(1, s) };
-      }
+      if (contiguous) return { offset: 0, strides: contiguousStrides(shape), bufferNumel: Math.max(1, numel(shape)) };
       const storageDim = shape.map((d, i) => (bcast[i] || d === 0 ? 1 : (d - 1) * step[i] + 1 + pad[i]));
       // perm[0] is the outermost storage axis.
       const storageStride = new Array<number>(rank);

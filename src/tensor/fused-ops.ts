@@ -4,7 +4,6 @@
 
 import type { AdamWHyper } from '../backends/backend.js';
 import { statDType } from '../backends/kernel-specs-fused.js';
-import type { DType } from './dtype.js';
 import { isFloatDType } from './dtype.js';
 import { assertSameDType, denseOf, emptyTensor, sameContext } from './kernel-ops.js';
 import { formatShape, shapesEqual } from './shape.js';
@@ -201,4 +200,3 @@ export function unscaleGrads(grad: Tensor, invScale: number, foundInf: Tensor): 
   foundInf.storage.version++;
 }
 
-export type { DType };

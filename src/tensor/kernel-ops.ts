@@ -9,7 +9,7 @@ import type { DType } from './dtype.js';
 import { isFloatDType } from './dtype.js';
 import { takeRandomWords } from './generator.js';
 import { currentContext } from './runtime.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, formatShape, normalizeAxis, numel, shapesEqual } from './shape.js';
+import { broadcastShapes, broadcastStrides, formatShape, normalizeAxis, numel, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /** All inputs must be alive and on one backend; returns that backend's context. */
@@ -194,7 +194,7 @@ export function gatherRows(table: Tensor, indices: Tensor): Tensor {
   try {
     if (out.numel > 0) {
       ctx.run('gatherRows', { rows, cols, n: indices.numel }, table.dtype, (k) =>
-        k.gatherRows(viewBuffer(ctx, t), rows, cols, viewBuffer(ctx, idx), indices.numel, out.storage.buffer));
+        k.gatherRows(t.storage.buffer, rows, cols, idx.storage.buffer, indices.numel, out.storage.buffer));
     }
   } finally {
     t.dispose();
@@ -214,7 +214,7 @@ export function scatterAddRows(src: Tensor, indices: Tensor, rows: number): Tens
   try {
     if (indices.numel > 0 && cols > 0) {
       ctx.run('scatterAddRows', { rows, cols, n: indices.numel }, src.dtype, (k) =>
-        k.scatterAddRows(viewBuffer(ctx, s), viewBuffer(ctx, idx), indices.numel, cols, out.storage.buffer, rows));
+        k.scatterAddRows(s.storage.buffer, idx.storage.buffer, indices.numel, cols, out.storage.buffer, rows));
     }
   } finally {
     s.dispose();
@@ -224,15 +224,9 @@ export function scatterAddRows(src: Tensor, indices: Tensor, rows: number): Tens
 }
 
 /**
- * The buffer of a contiguous tensor for kernels that take dense buffers. Those
- * kernels read from element 0, so a contiguous view with an offset is copied.
+ * A handle whose elements start at storage element 0 in row-major order (shared
+ * when possible): what kernels that take dense buffers need.
  */
-export function viewBuffer(ctx: DeviceContext, t: Tensor) {
-  if (t.offset === 0 && t.isContiguous) return t.storage.buffer;
-  throw new Error(`internal: ${t.describe()} at offset ${t.offset} passed where a dense buffer is needed; use denseOf()`);
-}
-
-/** A handle whose storage is exactly the tensor's elements from 0 (shares when possible). */
 export function denseOf(x: Tensor): Tensor {
   return x.offset === 0 && x.isContiguous ? x.view(x.shape, x.strides, 0) : contiguousCopy(x);
 }
@@ -271,4 +265,3 @@ export function fromHost(data: Float64Array | Float32Array | Uint16Array | Int32
   return out;
 }
 
-export { contiguousStrides };

@@ -1,7 +1,7 @@
 // Sum and max over axes.
 
 import { binary, contiguousCopy, reduce } from '../../tensor/kernel-ops.js';
-import { broadcastStrides, normalizeAxis } from '../../tensor/shape.js';
+import { broadcastStrides, contiguousStrides, normalizeAxis } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../differentiable-op.js';
 
@@ -9,12 +9,7 @@ import { defineOp } from '../differentiable-op.js';
 function expandBack(g: Tensor, inputShape: readonly number[], axes: readonly number[]): Tensor {
   const keptShape = inputShape.map((d, i) => (axes.includes(i) ? 1 : d));
   // g's elements are dense in keptShape order whether or not the axes were kept.
-  const keptStrides = (() => {
-    const s = new Array<number>(keptShape.length);
-    let acc = 1;
-    for (let i = keptShape.length - 1; i >= 0; i--) { s[i] = acc; acc *= keptShape[i]; }
-    return s;
-  })();
+  const keptStrides = contiguousStrides(keptShape);
   const dense = g.isContiguous ? g : contiguousCopy(g);
   return dense.view(inputShape, broadcastStrides(keptShape, keptStrides, inputShape, 'sum backward'), dense.offset);
 }

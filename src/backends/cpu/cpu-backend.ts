@@ -4,6 +4,7 @@
 
 import type { DType, HostArray } from '../../tensor/dtype.js';
 import { hostArrayMatches } from '../../tensor/dtype.js';
+import { contiguousStrides } from '../../tensor/shape.js';
 import { philoxWords, uniformFromWord, normalFromUniforms } from '../../tensor/philox.js';
 import type {
   Backend, BackendBuffer, BackendCapabilities, BackendMemoryStats, BinaryOp, MatmulDims, MatmulOperand,
@@ -15,12 +16,7 @@ import { cpuMatmul } from './matmul.js';
 import { cpuFusedKernels } from './fused.js';
 import { forEachRow, innerStride } from './strided-loop.js';
 
-const contiguousFrom = (shape: readonly number[]): StridedLayout => {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
-  return { offset: 0, strides };
-};
+const contiguousFrom = (shape: readonly number[]): StridedLayout => ({ offset: 0, strides: contiguousStrides(shape) });
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';

@@ -86,7 +86,7 @@ export function fusedKernelsFor(ctx: FusedContext): NativeFusedKernels {
       sized('rmsNormBackward', gw, cols, 'weight grad', x.dtype);
       if (rows > 0) {
         withScratch(rows, (dot) => {
-          ctx.launch(rmsBackwardDotCall(x, w, rstd, g, rows, cols, dot), dot);
+          ctx.launch(rmsBackwardDotCall(x, w, rstd, g, rows, cols), dot);
           ctx.launch(rmsBackwardInputCall(x, w, rstd, g, dot, rows, cols, gx), gx);
         });
       }
@@ -135,7 +135,7 @@ export function fusedKernelsFor(ctx: FusedContext): NativeFusedKernels {
       const chunks = Math.ceil(numel / NON_FINITE_CHUNK);
       withScratch(chunks, (flags) => {
         ctx.launch(nonFiniteChunksCall(grad, numel, NON_FINITE_CHUNK), flags);
-        ctx.launch(mergeFlagsCall(flags, chunks, foundInf, foundInf), foundInf);
+        ctx.launch(mergeFlagsCall(flags, chunks, foundInf), foundInf);
       });
       ctx.launch(scaleCall(grad, numel, invScale, grad), grad);
     },

@@ -4,6 +4,7 @@
 // division at all, and one compiled kernel per rank covers every shape.
 
 import type { StridedLayout } from '../backend.js';
+import { contiguousStrides } from '../../tensor/shape.js';
 
 export interface Collapsed {
   readonly shape: number[];
@@ -13,12 +14,7 @@ export interface Collapsed {
 
 export const numelOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
-  return strides;
-}
+export { contiguousStrides };
 
 /**
  * Collapses `shape` for operands walked with `layouts`, plus a dense row-major

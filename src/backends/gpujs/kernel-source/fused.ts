@@ -116,7 +116,7 @@ export function rmsBackwardInputCall(
 }
 
 /** Thread per row: mean over the row of g * w * x * rstd (the shared term of RMSNorm's input gradient). */
-export function rmsBackwardDotCall(x: BackendBuffer, w: BackendBuffer, rstd: BackendBuffer, g: BackendBuffer, rows: number, cols: number, dot: BackendBuffer): KernelCall {
+export function rmsBackwardDotCall(x: BackendBuffer, w: BackendBuffer, rstd: BackendBuffer, g: BackendBuffer, rows: number, cols: number): KernelCall {
   const b = new ProgramBuilder('rmsBackwardDot');
   const X = b.array('x', x);
   const W = b.array('w', w);
@@ -246,7 +246,7 @@ export function nonFiniteChunksCall(x: BackendBuffer, numel: number, chunk: numb
 }
 
 /** One thread: flag = 1 if any chunk flag is set, else the old flag. */
-export function mergeFlagsCall(flags: BackendBuffer, count: number, old: BackendBuffer, out: BackendBuffer): KernelCall {
+export function mergeFlagsCall(flags: BackendBuffer, count: number, old: BackendBuffer): KernelCall {
   const b = new ProgramBuilder('mergeFlags');
   const F = b.array('flags', flags);
   const O = b.array('old', old);
