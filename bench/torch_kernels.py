@@ -87,7 +87,10 @@ def main():
     cases = json.load(sys.stdin)
     budget = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    info = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+    # The BLAS libraries actually mapped into this process (OpenBLAS, or torch's own fallback).
+    with open("/proc/self/maps") as f:
+        blas = sorted({os.path.realpath(l.split()[-1]) for l in f if len(l.split()) >= 6 and "blas" in os.path.basename(l.split()[-1])})
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     print(json.dumps({"info": info}), flush=True)
     for device in devices:

@@ -10,7 +10,7 @@ import { withCompositeDefaults } from '../../src/backends/composite.js';
 import type { KernelSet } from '../../src/backends/backend.js';
 import type { WebGpuBackend } from '../../src/backends/webgpu/index.js';
 
-export const DEFAULT_BACKENDS = ['cpu', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs:webgpu', 'gpujs:webasm'];
+export const DEFAULT_BACKENDS = ['cpu', 'wasm', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs:webgpu', 'gpujs:webasm'];
 
 export type BackendClass = 'gpu' | 'software-gpu' | 'cpu';
 

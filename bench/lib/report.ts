@@ -63,7 +63,7 @@ export function markdown(report: BenchReport): string {
   for (const b of report.backends) md += `- \`${b.spec}\` (${b.kind}): ${b.description}\n`;
   for (const u of report.unavailable) md += `- \`${u.spec}\`: not available here (${u.reason})\n`;
   md += report.torch.available
-    ? `- PyTorch ${report.torch.info?.torch} (${report.torch.info?.threads} CPU threads${report.torch.info?.cuda ? `, CUDA: ${report.torch.info.cuda}` : ''})\n`
+    ? `- PyTorch ${report.torch.info?.torch} (${report.torch.info?.threads} CPU threads${report.torch.info?.blas ? `, BLAS ${report.torch.info.blas.join(', ') || 'none found'}` : ''}${report.torch.info?.cuda ? `, CUDA: ${report.torch.info.cuda}` : ''})\n`
     : `- PyTorch: not run (${report.torch.reason})\n`;
   for (const [spec, check] of Object.entries(report.selfCheck)) {
     md += `- self-check on \`${spec}\`: ${check.cases} conformance cases against the f64 reference, ${check.failures.length === 0 ? 'all passed' : `${check.failures.length} FAILED (see the JSON)`}\n`;

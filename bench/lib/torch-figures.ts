@@ -11,7 +11,7 @@ export interface TorchResult { readonly ms?: number; readonly error?: string }
 export interface TorchFigures {
   readonly available: boolean;
   readonly reason?: string;
-  readonly info?: { torch: string; threads: number; cuda: string | null };
+  readonly info?: { torch: string; threads: number; cuda: string | null; blas?: string[] };
   /** results[device][caseId] */
   readonly results: Record<string, Record<string, TorchResult>>;
 }
@@ -32,7 +32,12 @@ export function torchFigures(cases: readonly BenchCase[], cpuSkip: (c: BenchCase
   const python = pythonWithTorch();
   if (!python) return { available: false, reason: 'no python3 that can import torch (apt-get install python3-torch, or set GRADLAB_PYTHON)', results: {} };
   const input = JSON.stringify(cases.map((c) => ({ id: c.id, op: c.torch.op, args: c.torch.args, cpuSkip: cpuSkip(c) })));
-  const run = spawnSync(python, [torchScriptPath(), String(budgetSeconds)], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  // OpenBLAS tuning variables set for other tools (OPENBLAS_L2_SIZE=512 shrinks its blocking to
+  // a few hundred bytes: 1024^3 at ~4 instead of ~60+ GFLOP/s) must not reach PyTorch.
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const run = spawnSync(python, [torchScriptPath(), String(budgetSeconds)], { input, encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (run.status !== 0) return { available: false, reason: `torch_kernels.py failed: ${run.stderr.trim().split('\n').pop()}`, results: {} };
   const results: Record<string, Record<string, TorchResult>> = {};
   let info: TorchFigures['info'];

@@ -11,12 +11,13 @@ interface Entry { spec: string; available: boolean; error?: string; selfCheck?: 
 const report = JSON.parse(execFileSync('node', ['bin/gradlab.js', 'doctor', '--json', '--quick'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as {
   backends: Entry[];
   webgpu: { selected: string | null; attempts: { kind: string; ok: boolean }[] };
+  wasm: { simd: boolean; sharedMemory: boolean; defaultThreads: number };
   gpujs: { modes: { mode: string; available: boolean }[]; auto: { mode: string } | null };
 };
 
 describe('gradlab doctor', () => {
-  it('lists cpu, every WebGPU variant and every gpu.js mode', () => {
-    expect(report.backends.map((e) => e.spec)).toEqual(['cpu', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu']);
+  it('lists cpu, wasm, every WebGPU variant and every gpu.js mode', () => {
+    expect(report.backends.map((e) => e.spec)).toEqual(['cpu', 'wasm', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu']);
   });
 
   it('every available backend passed its self-check on every kernel case', () => {
@@ -27,7 +28,7 @@ describe('gradlab doctor', () => {
     }
   });
 
-  it.each(['cpu', 'webgpu:vulkan', 'webgpu:gles', 'gpujs:webasm', 'gpujs:webgpu'])('%s: availability matches creating it in this process', async (spec) => {
+  it.each(['cpu', 'wasm', 'webgpu:vulkan', 'webgpu:gles', 'gpujs:webasm', 'gpujs:webgpu'])('%s: availability matches creating it in this process', async (spec) => {
     const entry = report.backends.find((e) => e.spec === spec)!;
     let created: g.Backend | null = null;
     let error = '';
@@ -44,6 +45,7 @@ describe('gradlab doctor', () => {
       expect(m.available, m.mode).toBe(report.backends.find((e) => e.spec === `gpujs:${m.mode}`)!.available);
     }
     if (report.gpujs.auto) expect(report.backends.find((e) => e.spec === 'gpujs')!.available).toBe(true);
+    expect(report.wasm.simd && report.wasm.sharedMemory).toBe(report.backends.find((e) => e.spec === 'wasm')!.available);
   });
 
   it('under CI=true the accelerators CI installs are available', () => {
@@ -51,7 +53,7 @@ describe('gradlab doctor', () => {
       console.log('[doctor] not under CI=true: availability of webgpu:vulkan and gpujs:webasm is reported, not required');
       return;
     }
-    for (const spec of ['webgpu:vulkan', 'webgpu:gles', 'gpujs:webasm', 'gpujs:webgpu']) {
+    for (const spec of ['wasm', 'webgpu:vulkan', 'webgpu:gles', 'gpujs:webasm', 'gpujs:webgpu']) {
       expect(report.backends.find((e) => e.spec === spec)!.available, spec).toBe(true);
     }
   });
