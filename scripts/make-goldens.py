@@ -4,6 +4,14 @@
 Run with Debian's python3-torch (not a pyenv python without torch):
 
     /usr/bin/python3 scripts/make-goldens.py            # writes test/goldens/
+    /usr/bin/python3 scripts/make-goldens.py --out DIR  # writes DIR/ instead
+
+Determinism: threads, ATen's SIMD level, OpenBLAS's kernels and oneDNN's ISA
+are pinned (scripts/torch_determinism.py), so two runs, on this machine or
+another x86-64 one with Debian 12's python3-torch and OpenBLAS, write
+byte-identical files. The tests still compare with per-dtype tolerances
+(f64 1e-10, f32 ~1e-5 relative): that tolerance is the contract for a golden
+made by any other PyTorch build.
 
 It writes, all small and committed:
 
@@ -27,13 +35,19 @@ is "at least f32" (`_at_least_f32`), so the f64 goldens are computed in f64
 throughout; for f32 models it is exactly Meta's code.
 """
 
+import argparse
 import json
 import math
 import os
 import struct
 import sys
 
-import torch
+import torch_determinism
+
+# Before torch loads: threads, SIMD level and BLAS kernels pinned (see torch_determinism.py).
+torch_determinism.pin_environment()
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -453,8 +467,13 @@ def llama2c_goldens():
 
 
 if __name__ == "__main__":
-    print(f"torch {torch.__version__}, python {sys.version.split()[0]}")
-    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(description="Writes gradlab's PyTorch golden files.")
+    parser.add_argument("--out", help="folder to write into (default: test/goldens)")
+    args = parser.parse_args()
+    if args.out:
+        ROOT = args.out
+    torch_determinism.pin_torch(torch)
+    print(f"{torch_determinism.describe(torch)}, python {sys.version.split()[0]}")
     llama_lora_goldens()
     safetensors_dtype_goldens()
     llama2c_goldens()

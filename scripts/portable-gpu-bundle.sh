@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds .portable/gradlab-gpu-bench.tar: the kernel benchmark, ready to run on
 # an offline x86-64 GPU server that has a driver but no Node.js, npm or network
-# (see PORTABLE-GPU-RUN.md). Inside:
+# (see docs/PORTABLE-GPU-RUN.md). Inside:
 #   node.xz                  this machine's Node.js binary (xz -9)
 #   kernels.mjs              bench/kernels.ts bundled by esbuild (webgpu left external)
 #   torch_kernels.py         PyTorch figures, used when the server has python3 with torch

@@ -38,7 +38,8 @@ declare module '../tensor/tensor.js' {
     softmax(axis?: number): Tensor;
     logSoftmax(axis?: number): Tensor;
     cast(dtype: DType): Tensor;
-    backward(gradOutput?: Tensor, options?: BackwardOptions): void;
+    /** backward(), backward(gradOutput), backward(gradOutput, options) or backward({ retainGraph: true }). */
+    backward(gradOrOptions?: Tensor | BackwardOptions, options?: BackwardOptions): void;
   }
 }
 

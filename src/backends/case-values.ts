@@ -11,6 +11,7 @@ import type { BufferSpec, ValueDomain } from './kernel-spec.js';
 function draw(domain: ValueDomain, words: Uint32Array, i: number): number {
   const u = uniformFromWord(words[2 * i]);
   const u2 = uniformFromWord(words[2 * i + 1]);
+  if (typeof domain === 'object' && 'scaled' in domain) return domain.by * draw(domain.scaled, words, i);
   if (typeof domain === 'object') {
     // Mostly valid indices, with some ignored ones when an ignore value is given.
     if (domain.ignore !== undefined && u2 < 0.2) return domain.ignore;
@@ -24,6 +25,7 @@ function draw(domain: ValueDomain, words: Uint32Array, i: number): number {
     case 'smallInt': return Math.floor(u * 5) - 2;
     case 'unit': return u;
     case 'probability': return u;
+    case 'zero': return 0;
   }
 }
 

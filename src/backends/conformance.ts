@@ -2,9 +2,10 @@
 // spec's f64 reference. Used by the conformance tests and `gradlab doctor`.
 
 import * as fc from 'fast-check';
-import type { DType } from '../tensor/dtype.js';
+import type { DType, HostArray } from '../tensor/dtype.js';
 import type { BackendBuffer, KernelSet } from './backend.js';
 import { caseValues, fromHostArray, roundValue, toHostArray } from './case-values.js';
+import { referenceF16BitsToNumber, referenceRoundToF16 } from './f16-reference.js';
 import type { KernelCase, KernelSpec, Tolerance } from './kernel-spec.js';
 
 export interface CaseOutcome {
@@ -28,6 +29,13 @@ export async function runKernelCase<D>(kernels: KernelSet, spec: KernelSpec<D>, 
     spec.adjustInputs(kcase.dims, values);
     bufferSpecs.forEach((b, i) => { if (b.role !== 'out') values[i] = values[i].map((v) => roundValue(b.dtype, v)); });
   }
+  // f16 inputs are checked against the independent rounding, so the reference sees values an f16 can hold
+  // even if tensor/f16.ts (which drew them) rounded wrongly.
+  bufferSpecs.forEach((b, i) => {
+    if (b.role === 'out' || b.dtype !== 'f16') return;
+    const bad = values[i].findIndex((v) => !Object.is(referenceRoundToF16(v), v) && !Number.isNaN(v));
+    if (bad >= 0) throw new Error(`conformance: input ${i} element ${bad} (${values[i][bad]}) is not an f16 value by the independent rounding (${referenceRoundToF16(values[i][bad])}); tensor/f16.ts rounds wrongly`);
+  });
   const buffers: BackendBuffer[] = [];
   try {
     for (const [i, b] of bufferSpecs.entries()) {
@@ -47,7 +55,7 @@ export async function runKernelCase<D>(kernels: KernelSet, spec: KernelSpec<D>, 
     let worstRatio = 0;
     for (const [j, bi] of outIndices.entries()) {
       const b = bufferSpecs[bi];
-      const got = b.numel === 0 ? new Float64Array(0) : fromHostArray(b.dtype, await kernels.read(buffers[bi]));
+      const got = b.numel === 0 ? new Float64Array(0) : readBack(b.dtype, await kernels.read(buffers[bi]));
       const failure = compare(got, outputs[j], magnitudes?.[j], b.dtype, tol);
       worstRatio = Math.max(worstRatio, failure.worstRatio);
       if (failure.message) {
@@ -60,11 +68,17 @@ export async function runKernelCase<D>(kernels: KernelSet, spec: KernelSpec<D>, 
   }
 }
 
+/** Output elements as numbers; f16 bit patterns decoded by the independent decoder. */
+function readBack(dtype: DType, data: HostArray): Float64Array {
+  if (dtype !== 'f16') return fromHostArray(dtype, data);
+  return Float64Array.from(data as Uint16Array, referenceF16BitsToNumber);
+}
+
 function compare(got: Float64Array, reference: Float64Array, magnitude: Float64Array | undefined, outDType: DType, tol: Tolerance) {
   if (got.length !== reference.length) return { worstRatio: Infinity, message: `expected ${reference.length} elements, got ${got.length}` };
   let worstRatio = 0;
   for (let i = 0; i < got.length; i++) {
-    const expected = roundValue(outDType, reference[i]);
+    const expected = outDType === 'f16' ? referenceRoundToF16(reference[i]) : roundValue(outDType, reference[i]);
     const g = got[i];
     if (Number.isNaN(expected) || !Number.isFinite(expected)) {
       const same = Number.isNaN(expected) ? Number.isNaN(g) : g === expected;

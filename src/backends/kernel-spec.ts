@@ -18,9 +18,13 @@ export interface BufferSpec {
   readonly domain?: ValueDomain;
 }
 
+export type BaseValueDomain = 'normal' | 'positive' | 'nonzero' | 'logits' | 'smallInt' | 'unit' | 'probability' | 'zero';
+
 export type ValueDomain =
-  | 'normal' | 'positive' | 'nonzero' | 'logits' | 'smallInt' | 'unit' | 'probability'
-  | { readonly indicesBelow: number; readonly ignore?: number };
+  | BaseValueDomain
+  | { readonly indicesBelow: number; readonly ignore?: number }
+  /** A base domain times a factor (e.g. second moments of 1e-16, where AdamW's eps decides the update). */
+  | { readonly scaled: BaseValueDomain; readonly by: number };
 
 export interface Tolerance {
   readonly rtol: number;

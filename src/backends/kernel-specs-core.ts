@@ -58,6 +58,16 @@ const UNARY_DOMAIN: Partial<Record<UnaryOp, ValueDomain>> = {
   log: 'positive', sqrt: 'positive', rsqrt: 'positive', reciprocal: 'nonzero', powScalar: 'positive',
 };
 
+/**
+ * powScalar with an integer exponent is defined for negative bases (the sign
+ * follows the exponent's parity), a branch every backend must get right; a
+ * fractional exponent needs a positive base.
+ */
+function unaryDomain(op: UnaryOp, scalar: number): ValueDomain {
+  if (op === 'powScalar' && Number.isInteger(scalar)) return 'nonzero';
+  return UNARY_DOMAIN[op] ?? 'normal';
+}
+
 /** WGSL's f32 sin/cos are only accurate to an absolute 2^-11 on [-pi, pi]. */
 const UNARY_F32: Partial<Record<UnaryOp, Tolerance>> = {
   sin: { rtol: 0, atol: 1e-3 }, cos: { rtol: 0, atol: 1e-3 },
@@ -70,7 +80,7 @@ function unarySpec(op: UnaryOp): KernelSpec<UnaryDims> {
     kind: 'core',
     dtypes: FLOATS,
     buffers: (d, dtype) => [
-      { role: 'in', dtype, numel: d.x.bufferNumel, domain: UNARY_DOMAIN[op] ?? 'normal' },
+      { role: 'in', dtype, numel: d.x.bufferNumel, domain: unaryDomain(op, d.scalar) },
       { role: 'out', dtype, numel: numelOf(d.shape) },
     ],
     invoke: (k, d, [x, out]) => k.unary(op, d.shape, { buffer: x, ...d.x }, out, d.scalar),
@@ -92,7 +102,8 @@ function unarySpec(op: UnaryOp): KernelSpec<UnaryDims> {
         op: fc.constant(op),
         shape: fc.constant(shape),
         x: arbLayout(shape, { broadcast: true }),
-        scalar: op === 'powScalar' ? fc.constantFrom(2, 0.5, -1.5, 3) : fc.constantFrom(0.5, -2, 3.25),
+        // powScalar: odd and even, positive, negative and zero integer exponents (negative bases), and fractional ones.
+        scalar: op === 'powScalar' ? fc.constantFrom(2, 3, -1, -2, 0, 0.5, -1.5) : fc.constantFrom(0.5, -2, 3.25),
       }).chain((dims) => fc.record({ dims: fc.constant(dims), valueSeed: arbSeed }))),
   });
 }
@@ -140,6 +151,8 @@ function binarySpec(op: BinaryOp): KernelSpec<BinaryDims> {
 
 // ---- reduction over one axis ----------------------------------------------------
 
+const SUM_TOLERANCE: Record<FloatDType, Tolerance> = { f64: { rtol: 1e-13, atol: 0 }, f32: { rtol: 2e-6, atol: 1e-7 }, f16: { rtol: 2e-3, atol: 1e-4 } };
+
 export interface ReduceDims { op: ReduceOp; shape: number[]; x: GeneratedLayout; axis: number }
 
 function reduceSpec(op: ReduceOp): KernelSpec<ReduceDims> {
@@ -152,10 +165,14 @@ function reduceSpec(op: ReduceOp): KernelSpec<ReduceDims> {
       { role: 'out', dtype, numel: numelOf(d.shape.filter((_, i) => i !== d.axis)) },
     ],
     invoke: (k, d, [x, out]) => k.reduce(op, d.shape, { buffer: x, ...d.x }, d.axis, out),
-    reference: (d, [x]) => {
+    reference: (d, [x], dtype) => {
       const kept = d.shape.filter((_, i) => i !== d.axis);
       const out = new Float64Array(numelOf(kept));
       const magnitude = new Float64Array(out.length);
+      // Summing n terms in order in f32 (the accumulator of every f32/f16 kernel) may err by up to
+      // (n - 1) * 2^-24 * sum|x|; past the stated rtol's reach that bound is the contract, so long
+      // axes (the GPU's tree path, gpu.js's sequential loop) are judged by it, short ones by rtol.
+      const lengthFactor = dtype === 'f64' ? 1 : Math.max(1, ((d.shape[d.axis] - 1) * 2 ** -24) / SUM_TOLERANCE[dtype as FloatDType].rtol);
       let i = 0;
       for (const keptIdx of indices(kept)) {
         let acc = op === 'sum' ? 0 : -Infinity;
@@ -166,25 +183,38 @@ function reduceSpec(op: ReduceOp): KernelSpec<ReduceDims> {
           acc = op === 'sum' ? acc + v : Math.max(acc, v);
           mag += Math.abs(v);
         }
-        magnitude[i] = op === 'sum' ? mag : 0;
+        magnitude[i] = op === 'sum' ? mag * lengthFactor : 0;
         out[i++] = acc;
       }
       return { outputs: [out], magnitudes: [magnitude] };
     },
     tolerance: op === 'max'
       ? { f64: EXACT, f32: EXACT, f16: EXACT }
-      : { f64: { rtol: 1e-13, atol: 0 }, f32: { rtol: 2e-6, atol: 1e-7 }, f16: { rtol: 2e-3, atol: 1e-4 } },
+      : SUM_TOLERANCE,
     work: (d, dtype) => ({
       flops: numelOf(d.shape),
       bytes: (numelOf(d.shape) + numelOf(d.shape.filter((_, i) => i !== d.axis))) * bytesPerElement(dtype),
     }),
-    cases: () => arbShape({ minRank: 1, maxDim: 9 }).chain((shape) =>
+    cases: () => fc.oneof({ arbitrary: arbShape({ minRank: 1, maxDim: 9 }), weight: 3 }, { arbitrary: arbLongAxisShape, weight: 1 }).chain((shape) =>
       fc.record({
         op: fc.constant(op), shape: fc.constant(shape),
-        x: arbLayout(shape, { broadcast: true }), axis: fc.integer({ min: 0, max: shape.length - 1 }),
+        x: arbLayout(shape, { broadcast: true }),
+        // A long axis, when there is one, is the one reduced (so the GPU's tree path runs).
+        axis: shape.some((d) => d >= LONG_AXIS_MIN) ? fc.constant(shape.findIndex((d) => d >= LONG_AXIS_MIN)) : fc.integer({ min: 0, max: shape.length - 1 }),
       }).chain((dims) => fc.record({ dims: fc.constant(dims), valueSeed: arbSeed }))),
   });
 }
+
+/**
+ * Shapes with one axis of 240-600 elements: WebGPU reduces an axis of 256 or
+ * more with a one-workgroup shared-memory tree (256 invocations, strided
+ * loads, then halving steps), and shorter ones with a loop per output; these
+ * cross that threshold and the workgroup's width, contiguous and strided.
+ */
+const LONG_AXIS_MIN = 240;
+const arbLongAxisShape: fc.Arbitrary<number[]> = fc.tuple(
+  fc.integer({ min: 1, max: 3 }), fc.integer({ min: LONG_AXIS_MIN, max: 600 }), fc.integer({ min: 1, max: 3 }), fc.boolean(),
+).map(([outer, long, inner, trailing]) => (trailing ? [outer, long] : [outer, long, inner]));
 
 // ---- batched matmul ------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import type { DType, FloatDType } from '../tensor/dtype.js';
 import { bytesPerElement } from '../tensor/dtype.js';
 import { roundToF16 } from '../tensor/f16.js';
 import { philoxWords, uniformFromWord } from '../tensor/philox.js';
-import { defineKernel, type KernelSpec, type Tolerance } from './kernel-spec.js';
+import { defineKernel, type KernelSpec, type Tolerance, type ValueDomain } from './kernel-spec.js';
 import { arbSeed } from './spec-arbitraries.js';
 
 const FLOATS: readonly FloatDType[] = ['f64', 'f32', 'f16'];
@@ -21,8 +21,17 @@ const ROWWISE_TOL: Record<FloatDType, Tolerance> = {
 };
 
 export interface RowsColsDims { rows: number; cols: number }
+/**
+ * Row lengths, now and then past 1024, where WebGPU's row kernels switch from
+ * 64- to 256-invocation workgroups (the tree reduction's width changes).
+ */
+const arbCols = (maxSmall: number) => fc.oneof(
+  { arbitrary: fc.integer({ min: 1, max: maxSmall }), weight: 4 },
+  { arbitrary: fc.integer({ min: 1000, max: 1100 }), weight: 1 },
+);
+
 const arbRowsCols = (maxCols = 70) => fc.record({
-  dims: fc.record({ rows: fc.integer({ min: 0, max: 12 }), cols: fc.integer({ min: 1, max: maxCols }) }),
+  dims: fc.record({ rows: fc.integer({ min: 0, max: 12 }), cols: arbCols(maxCols) }),
   valueSeed: arbSeed,
 });
 
@@ -93,7 +102,7 @@ function softmaxBackwardSpec(log: boolean): KernelSpec<RowsColsDims> {
 
 export interface RmsNormDims { rows: number; cols: number; eps: number }
 const arbRms = fc.record({
-  dims: fc.record({ rows: fc.integer({ min: 0, max: 12 }), cols: fc.integer({ min: 1, max: 300 }), eps: fc.constantFrom(1e-5, 1e-6, 0.1) }),
+  dims: fc.record({ rows: fc.integer({ min: 0, max: 12 }), cols: arbCols(300), eps: fc.constantFrom(1e-5, 1e-6, 0.1) }),
   valueSeed: arbSeed,
 });
 
@@ -262,7 +271,7 @@ export const siluMulBackwardKernel = defineKernel<NumelOnlyDims>({
 
 export interface CrossEntropyDims { rows: number; cols: number; ignoreIndex: number }
 const arbCrossEntropy = fc.record({
-  dims: fc.record({ rows: fc.integer({ min: 0, max: 12 }), cols: fc.integer({ min: 1, max: 300 }), ignoreIndex: fc.constant(-100) }),
+  dims: fc.record({ rows: fc.integer({ min: 0, max: 12 }), cols: arbCols(300), ignoreIndex: fc.constant(-100) }),
   valueSeed: arbSeed,
 });
 
@@ -385,18 +394,35 @@ export const dropoutKernel = defineKernel<DropoutDims>({
   }),
 });
 
-export interface AdamWDims { numel: number; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number }
+/**
+ * Which branch of the update the values exercise: 'typical' (eps negligible),
+ * 'tinyMoments' (gradients ~1e-8 and second moments ~1e-16, so sqrt(v_hat) is
+ * of the order of eps and moving eps inside the sqrt changes the result), and
+ * 'zeroSecondMoment' (no gradient and v = 0, so the update is m_hat / eps).
+ */
+export type AdamWRegime = 'typical' | 'tinyMoments' | 'zeroSecondMoment';
+
+export interface AdamWDims { numel: number; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; regime?: AdamWRegime }
+
+const ADAMW_DOMAINS: Record<AdamWRegime, { grad: ValueDomain; m: ValueDomain; v: ValueDomain }> = {
+  typical: { grad: 'normal', m: 'normal', v: 'positive' },
+  tinyMoments: { grad: { scaled: 'normal', by: 1e-8 }, m: { scaled: 'normal', by: 1e-8 }, v: { scaled: 'positive', by: 1e-16 } },
+  zeroSecondMoment: { grad: 'zero', m: { scaled: 'normal', by: 1e-6 }, v: 'zero' },
+};
 
 export const adamwKernel = defineKernel<AdamWDims>({
   name: 'adamw',
   kind: 'fused',
   dtypes: ['f64', 'f32'],
-  buffers: (d, dtype) => [
-    { role: 'inout', dtype, numel: d.numel },
-    { role: 'in', dtype, numel: d.numel },
-    { role: 'inout', dtype, numel: d.numel },
-    { role: 'inout', dtype, numel: d.numel, domain: 'positive' },
-  ],
+  buffers: (d, dtype) => {
+    const domains = ADAMW_DOMAINS[d.regime ?? 'typical'];
+    return [
+      { role: 'inout', dtype, numel: d.numel },
+      { role: 'in', dtype, numel: d.numel, domain: domains.grad },
+      { role: 'inout', dtype, numel: d.numel, domain: domains.m },
+      { role: 'inout', dtype, numel: d.numel, domain: domains.v },
+    ];
+  },
   invoke: (k, d, [param, grad, m, v]) => k.adamw(param, grad, m, v, d.numel, d),
   reference: (d, [p, g, m, v]) => {
     // PyTorch's AdamW written from its documented algorithm, independently of the kernels.
@@ -413,7 +439,8 @@ export const adamwKernel = defineKernel<AdamWDims>({
   cases: () => fc.record({
     dims: fc.record({
       numel: fc.integer({ min: 0, max: 300 }), lr: fc.constantFrom(1e-3, 1e-5, 0.1), beta1: fc.constant(0.9), beta2: fc.constant(0.999),
-      eps: fc.constant(1e-8), weightDecay: fc.constantFrom(0, 0.01), step: fc.integer({ min: 1, max: 2000 }),
+      eps: fc.constantFrom(1e-8, 1e-6), weightDecay: fc.constantFrom(0, 0.01), step: fc.integer({ min: 1, max: 2000 }),
+      regime: fc.constantFrom<AdamWRegime>('typical', 'typical', 'tinyMoments', 'zeroSecondMoment'),
     }),
     valueSeed: arbSeed,
   }),

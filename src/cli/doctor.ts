@@ -8,8 +8,9 @@ import { runKernelCase, sampleCases, specDTypesFor } from '../backends/conforman
 import { KERNEL_SPECS } from '../backends/kernel-specs.js';
 import { createBackend } from '../backends/registry.js';
 import { contextFor } from '../tensor/runtime.js';
+import { defineCommand } from './flags.js';
 
-const CANDIDATES = ['cpu', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
+const CANDIDATES = ['cpu', 'wasm', 'webgpu:vulkan', 'webgpu:vulkan:packed', 'webgpu:gles', 'gpujs', 'gpujs:webgpu', 'gpujs:webasm', 'gpujs:cpu'];
 
 export interface SelfCheck {
   readonly cases: number;
@@ -76,13 +77,14 @@ export async function doctorReport(casesPerKernel: number): Promise<BackendDocto
 }
 
 /** Adapter and mode discovery of the accelerator backends; an error in place of a probe that could not load. */
-async function probes(): Promise<{ webgpu: unknown; gpujs: unknown }> {
+async function probes(): Promise<{ webgpu: unknown; gpujs: unknown; wasm: unknown }> {
   const attempt = async (load: () => Promise<unknown>) => {
     try { return await load(); } catch (err) { return { error: err instanceof Error ? err.message : String(err) }; }
   };
   return {
     webgpu: await attempt(async () => (await import('../backends/webgpu/index.js')).probeWebGpu()),
     gpujs: await attempt(async () => (await import('../backends/gpujs/index.js')).probeGpuJs()),
+    wasm: await attempt(async () => (await import('../backends/wasm/index.js')).probeWasm()),
   };
 }
 
@@ -110,15 +112,16 @@ function printGpuJsProbe(probe: unknown): void {
   console.log(`  auto: ${p.auto ? `${p.auto.mode} (${p.auto.reason})` : 'no mode works'}\n`);
 }
 
-export async function runDoctor(flags: Map<string, string | true>): Promise<number> {
+export async function runDoctor(opts: { readonly json: boolean; readonly quick: boolean }): Promise<number> {
   const discovered = await probes();
-  const entries = await doctorReport(flags.has('quick') ? 1 : 3);
-  if (flags.has('json')) {
+  const entries = await doctorReport(opts.quick ? 1 : 3);
+  if (opts.json) {
     console.log(JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, ...discovered, backends: entries }, null, 2));
   } else {
     console.log(`gradlab doctor (node ${process.version}, ${process.platform}-${process.arch})\n`);
     printWebGpuProbe(discovered.webgpu);
     printGpuJsProbe(discovered.gpujs);
+    console.log(`${(await import('../backends/wasm/index.js')).describeWasm(discovered.wasm)}\n`);
     for (const e of entries) {
       if (!e.available) {
         console.log(`${e.spec}: not available\n  ${e.error?.split('\n').join('\n  ')}\n`);
@@ -136,3 +139,15 @@ export async function runDoctor(flags: Map<string, string | true>): Promise<numb
   // Healthy when the CPU works and every available backend passes its self-check.
   return entries.every((e) => !e.available || e.selfCheck!.failures.length === 0) ? 0 : 1;
 }
+
+export const doctorCommand = defineCommand({
+  name: 'doctor',
+  summary: 'list backends, adapters, features and limits, and self-check every kernel',
+  description: 'Lists every backend and variant, whether it works here and why not, the adapter, dtypes, f16 mode, features and limits, and self-checks every kernel x dtype against the CPU reference. Exits 1 when an available backend fails its self-check.',
+  options: {
+    json: { type: 'boolean', description: 'print the report as JSON' },
+    quick: { type: 'boolean', description: 'one self-check case per kernel x dtype instead of three' },
+  },
+  examples: ['gradlab doctor', 'gradlab doctor --json --quick'],
+  run: (values) => runDoctor(values),
+});

@@ -58,6 +58,7 @@ export class Attention extends Module {
     if (x.rank !== 3 || x.shape[2] !== this.config.dim) {
       throw new Error(`Attention(dim ${this.config.dim}): input must be (batch, seq, ${this.config.dim}), got ${formatShape(x.shape)} ${x.dtype}`);
     }
+    if (x.shape[1] === 0) throw new Error(`Attention(dim ${this.config.dim}): the sequence is empty (input ${formatShape(x.shape)}); attention needs at least one position`);
     return this.runForward([x], () => {
       const [batch, seq] = x.shape;
       const { nHeads: H, nKvHeads: K, nRep: R, headDim: hd } = this;

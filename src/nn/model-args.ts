@@ -70,6 +70,8 @@ export function validateModelArgs(args: ModelArgs): ModelArgs {
   if (!(args.normEps > 0)) bad('normEps must be positive');
   if (args.hiddenDim !== undefined && (!Number.isInteger(args.hiddenDim) || args.hiddenDim <= 0)) bad('hiddenDim must be a positive integer');
   if (args.ffnDimMultiplier !== undefined && !(args.ffnDimMultiplier > 0)) bad('ffnDimMultiplier must be positive');
+  // theta <= 0 (or NaN) makes every rotary frequency NaN, hence all-NaN logits.
+  if (args.ropeTheta !== undefined && !(Number.isFinite(args.ropeTheta) && args.ropeTheta > 0)) bad(`ropeTheta must be a finite number > 0 (Meta: 10000), got ${args.ropeTheta}`);
   return args;
 }
 

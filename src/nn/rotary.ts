@@ -44,6 +44,9 @@ export class RotaryEmbedding {
   private readonly views = new Map<number, RotaryTables>();
 
   constructor(readonly headDim: number, readonly positions: number, activationDType: FloatDType, readonly theta = 10000) {
+    if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) throw new Error(`RotaryEmbedding: headDim must be a positive even integer, got ${headDim}`);
+    if (!Number.isInteger(positions) || positions < 0) throw new Error(`RotaryEmbedding: positions must be a non-negative integer, got ${positions}`);
+    if (!(Number.isFinite(theta) && theta > 0)) throw new Error(`RotaryEmbedding: theta must be a finite number > 0 (Meta: 10000), got ${theta}`);
     this.tableDType = activationDType === 'f64' ? 'f64' : 'f32';
     const { cos, sin } = rotaryTableValues(headDim, positions, theta, this.tableDType);
     const shape = [positions, headDim / 2];

@@ -12,6 +12,24 @@ import { MemoryLedger, type MemoryReport } from './memory-ledger.js';
 import { Storage } from './storage.js';
 import { WorkCounter } from './work-counter.js';
 
+/**
+ * A tensor's bytes must fit one buffer of the backend. Checked before the
+ * backend allocates, with the shape when the caller knows it (creation ops
+ * name themselves), so a typo'd shape fails with the figures instead of
+ * exhausting host memory.
+ */
+export function assertFitsOneBuffer(backend: Backend, dtype: DType, numel: number, op?: string, shape?: readonly number[]): void {
+  const bytes = numel * bytesPerElement(dtype);
+  const limit = backend.capabilities.maxBufferBytes;
+  if (!(bytes <= limit)) {
+    const what = shape ? `shape [${shape.join(', ')}] ${dtype}` : `${numel} x ${dtype}`;
+    throw new Error(
+      `${op ?? 'alloc'}: ${what} needs ${bytes} bytes, more than backend '${backend.name}' allows in one buffer ` +
+      `(maxBufferBytes ${limit}); check the shape${backend.name === 'cpu' ? ', or raise the limit with new CpuBackend({ maxBufferBytes })' : ''}`,
+    );
+  }
+}
+
 export class DeviceContext {
   readonly ledger = new MemoryLedger();
   readonly work = new WorkCounter();
@@ -39,6 +57,7 @@ export class DeviceContext {
     if (!this.backend.capabilities.dtypes.includes(dtype)) {
       throw new Error(`backend '${this.backend.name}' does not support dtype ${dtype} (it supports ${this.backend.capabilities.dtypes.join(', ')})`);
     }
+    assertFitsOneBuffer(this.backend, dtype, numel);
     return new Storage(this, this.backend.alloc(dtype, numel), dtype, numel);
   }
 

@@ -46,6 +46,10 @@ export function tidy<T>(fn: () => T): T {
   }
   stack.pop();
   if (result instanceof Promise) {
+    // What the async function made before its first await would otherwise leak; the rest of it runs
+    // outside any scope, and its eventual rejection is expected (its inputs are gone), so it is not left unhandled.
+    for (const h of scope) if (!h.isDisposed) h.dispose();
+    result.catch(() => {});
     throw new Error('tidy: the function returned a Promise; tidy scopes are synchronous (await outside, or dispose() by hand)');
   }
   const keepers = new Set<Disposable>();

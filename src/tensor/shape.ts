@@ -33,6 +33,21 @@ export function assertValidShape(shape: Shape, what: string): void {
   }
 }
 
+/**
+ * The axes of a reduction, resolved against the rank, highest first. A
+ * repeated axis (`[1, 1]`, or `[1, -1]` on rank 2) is an error as in PyTorch:
+ * silently deduplicating it made mean divide by the wrong count.
+ */
+export function resolveReductionAxes(axes: readonly number[], rank: number, op: string): number[] {
+  const resolved = axes.map((a) => normalizeAxis(a, rank, op));
+  const seen = new Set<number>();
+  for (let i = 0; i < resolved.length; i++) {
+    if (seen.has(resolved[i])) throw new Error(`${op}: axis ${axes[i]} appears more than once in [${axes.join(', ')}] (rank ${rank}); list each axis once`);
+    seen.add(resolved[i]);
+  }
+  return resolved.sort((p, q) => q - p);
+}
+
 /** Resolves a possibly negative axis against a rank; throws naming the op when out of range. */
 export function normalizeAxis(axis: number, rank: number, op: string): number {
   const a = axis < 0 ? axis + rank : axis;

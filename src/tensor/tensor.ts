@@ -4,13 +4,18 @@
 // holds only what every layer needs.
 
 import type { StridedInput } from '../backends/backend.js';
-import type { DType } from './dtype.js';
+import { isFloatDType, type DType } from './dtype.js';
 import { decodeF16Array } from './f16.js';
 import { readDense } from './readback.js';
 import type { DeviceContext } from './device-context.js';
 import { trackInScope, untrack, type Disposable } from './scope.js';
 import { contiguousStrides, formatShape, isContiguous, numel as numelOf } from './shape.js';
 import type { Storage, StorageRole } from './storage.js';
+
+/** Every storage role, for checking a role given at run time (the type check below keeps it complete). */
+const STORAGE_ROLES = ['activation', 'parameter', 'gradient', 'optimizerState', 'autocastCopy'] as const satisfies readonly StorageRole[];
+const everyRoleListed: Exclude<StorageRole, (typeof STORAGE_ROLES)[number]> extends never ? true : never = true;
+void everyRoleListed;
 
 /** What the tape hangs on an op's output; implemented by autograd's GradNode. */
 export interface GradFnRef {
@@ -30,8 +35,7 @@ export class Tensor implements Disposable {
   readonly strides: readonly number[];
   readonly offset: number;
   readonly storage: Storage;
-  /** Set by the user on leaves; set by the tape on outputs of ops that need grad. */
-  requiresGrad = false;
+  private requiresGradValue = false;
   /** The node that produced this tensor, or null for leaves and no-grad results. */
   gradFn: GradFnRef | null = null;
   /** Accumulated gradient of a leaf (storage role 'gradient'). */
@@ -47,6 +51,15 @@ export class Tensor implements Disposable {
     this.offset = offset;
     storage.retainHandle();
     if (opts.track !== false) trackInScope(this);
+  }
+
+  /** Set by the user on leaves; set by the tape on outputs of ops that need grad. Float tensors only (as in PyTorch). */
+  get requiresGrad(): boolean { return this.requiresGradValue; }
+  set requiresGrad(value: boolean) {
+    if (value && !isFloatDType(this.dtype)) {
+      throw new Error(`requiresGrad: only float tensors can require gradients; ${this.describe()} is ${this.dtype} (cast it to a float dtype first)`);
+    }
+    this.requiresGradValue = value;
   }
 
   get dtype(): DType { return this.storage.dtype; }
@@ -90,6 +103,12 @@ export class Tensor implements Disposable {
 
   /** Marks the storage's role in the memory ledger (parameters, optimizer state, ...). */
   setStorageRole(role: StorageRole, trainable = false): this {
+    // An unknown role would put the bytes in no ledger row, so the rows would stop adding up to the total.
+    if (!(STORAGE_ROLES as readonly string[]).includes(role)) {
+      throw new Error(`setStorageRole: unknown role '${String(role)}'; expected one of ${STORAGE_ROLES.join(', ')}`);
+    }
+    if (typeof trainable !== 'boolean') throw new Error(`setStorageRole: trainable must be a boolean, got ${String(trainable)}`);
+    this.assertAlive('setStorageRole');
     this.storage.setRole(role, trainable);
     return this;
   }

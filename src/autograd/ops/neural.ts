@@ -84,7 +84,13 @@ export const castOp = defineOp<{ dtype: DType }, { from: DType }>({
 export const embeddingOp = defineOp<void, { rows: number }>({
   name: 'embedding',
   saves: 'the indices',
-  forward: ([weight, indices]) => ({ output: gatherRows(weight, indices), saved: [indices], state: { rows: weight.shape[0] } }),
+  forward: ([weight, indices]) => {
+    // Every index is out of range for an empty table; said here because a GPU kernel cannot throw.
+    if (weight.rank === 2 && weight.shape[0] === 0 && indices.numel > 0) {
+      throw new Error(`embedding: the table ${weight.describe()} has no rows, so none of the ${indices.numel} indices can be looked up`);
+    }
+    return { output: gatherRows(weight, indices), saved: [indices], state: { rows: weight.shape[0] } };
+  },
   backward: (g, [indices], { rows }, needs) => {
     if (!needs[0]) return [null, null];
     const flat = reshapeRaw(g, [indices.numel, g.shape[g.rank - 1]]);

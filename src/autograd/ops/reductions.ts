@@ -1,7 +1,7 @@
 // Sum and max over axes.
 
 import { binary, contiguousCopy, reduce } from '../../tensor/kernel-ops.js';
-import { broadcastStrides, contiguousStrides, normalizeAxis } from '../../tensor/shape.js';
+import { broadcastStrides, contiguousStrides, resolveReductionAxes } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../differentiable-op.js';
 
@@ -20,7 +20,7 @@ export const sumOp = defineOp<SumAttrs, { inputShape: readonly number[]; axes: n
   name: 'sum',
   saves: 'nothing',
   forward: ([x], { axes, keepDim }) => {
-    const resolved = [...new Set(axes.map((a) => normalizeAxis(a, x.rank, 'sum')))].sort((p, q) => q - p);
+    const resolved = resolveReductionAxes(axes, x.rank, 'sum');
     // Reduce the highest axis first so lower axis numbers stay valid when not keeping dims.
     let current = x;
     for (const a of resolved) current = reduce('sum', current, a, keepDim);
@@ -36,7 +36,7 @@ export const maxOp = defineOp<MaxAttrs, { inputShape: readonly number[]; axes: n
   name: 'max',
   saves: 'the input and the output',
   forward: ([x], { axes, keepDim }) => {
-    const resolved = [...new Set(axes.map((a) => normalizeAxis(a, x.rank, 'max')))].sort((p, q) => q - p);
+    const resolved = resolveReductionAxes(axes, x.rank, 'max');
     if (resolved.length === 0) throw new Error(`max: needs at least one axis for ${x.describe()}`);
     let current = x;
     for (const a of resolved) {

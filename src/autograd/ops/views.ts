@@ -56,6 +56,8 @@ export function sliceRaw(x: Tensor, { axis, start, end, step }: SliceAttrs): Ten
   const a = normalizeAxis(axis, x.rank, 'slice');
   const size = x.shape[a];
   if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
+  // Negative and past-the-end bounds are clamped like Python's; non-integers (NaN, 1.5) have no meaning.
+  if (!Number.isInteger(start) || !Number.isInteger(end)) throw new Error(`slice: start and end must be integers, got start ${start}, end ${end} (axis ${axis} of ${x.describe()})`);
   const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const from = clamp(start);
   const to = Math.max(from, clamp(end));

@@ -3,7 +3,7 @@
 // rounds each output once to the output dtype.
 
 import type { DType, HostArray } from '../../tensor/dtype.js';
-import { hostArrayMatches } from '../../tensor/dtype.js';
+import { bytesPerElement, hostArrayMatches } from '../../tensor/dtype.js';
 import { contiguousStrides } from '../../tensor/shape.js';
 import { philoxWords, uniformFromWord, normalFromUniforms } from '../../tensor/philox.js';
 import type {
@@ -18,20 +18,56 @@ import { forEachRow, innerStride } from './strided-loop.js';
 
 const contiguousFrom = (shape: readonly number[]): StridedLayout => ({ offset: 0, strides: contiguousStrides(shape) });
 
+/** Environment variable that lowers (or raises) the CPU backend's per-buffer limit, in bytes. */
+export const CPU_MAX_BUFFER_ENV = 'GRADLAB_CPU_MAX_BUFFER_BYTES';
+
+/** 2 GiB: V8 refuses typed arrays beyond this on many builds, and a larger tensor on the CPU is almost always a mistake. */
+export const CPU_DEFAULT_MAX_BUFFER_BYTES = 2 ** 31;
+
+export interface CpuBackendOptions {
+  /** Largest single buffer in bytes (default: $GRADLAB_CPU_MAX_BUFFER_BYTES, else 2 GiB). */
+  maxBufferBytes?: number;
+}
+
+function maxBufferFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[CPU_MAX_BUFFER_ENV];
+  if (raw === undefined || raw === '') return CPU_DEFAULT_MAX_BUFFER_BYTES;
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`cpu backend: ${CPU_MAX_BUFFER_ENV}='${raw}' is not a positive integer number of bytes`);
+  return n;
+}
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
-  readonly capabilities: BackendCapabilities = {
-    dtypes: ['f64', 'f32', 'f16', 'i32'],
-    f16: 'emulated',
-    maxBufferBytes: 2 ** 31,
-    features: ['reference', 'f16 computed in f64, rounded per output'],
-    asyncDevice: false,
-  };
+  readonly capabilities: BackendCapabilities;
   private liveBytes = 0;
+
+  constructor(options: CpuBackendOptions = {}) {
+    const maxBufferBytes = options.maxBufferBytes ?? maxBufferFromEnv();
+    if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes <= 0) {
+      throw new Error(`cpu backend: maxBufferBytes must be a positive integer, got ${maxBufferBytes}`);
+    }
+    this.capabilities = {
+      dtypes: ['f64', 'f32', 'f16', 'i32'],
+      f16: 'emulated',
+      maxBufferBytes,
+      features: ['reference', 'f16 computed in f64, rounded per output'],
+      asyncDevice: false,
+    };
+  }
 
   // ---- buffers -------------------------------------------------------------
 
   alloc(dtype: DType, numel: number): BackendBuffer {
+    if (!Number.isSafeInteger(numel) || numel < 0) throw new Error(`cpu alloc: numel must be a non-negative integer, got ${numel}`);
+    const bytes = numel * bytesPerElement(dtype);
+    // Checked before allocating: V8 would otherwise throw a bare RangeError or grow the process until the OS kills it.
+    if (bytes > this.capabilities.maxBufferBytes) {
+      throw new Error(
+        `cpu alloc: ${numel} x ${dtype} (${bytes} bytes) exceeds the CPU backend's buffer limit of ${this.capabilities.maxBufferBytes} bytes ` +
+        `(raise it with new CpuBackend({ maxBufferBytes }) or ${CPU_MAX_BUFFER_ENV})`,
+      );
+    }
     const buffer = new CpuBuffer(dtype, numel);
     this.liveBytes += buffer.data.byteLength;
     return buffer;

@@ -143,6 +143,13 @@ function siluMulBackward(a: BackendBuffer, b: BackendBuffer, g: BackendBuffer, n
   gbSink.commit();
 }
 
+/** A label outside [0, cols) that is not the ignore index has no loss; NaN would let training step on garbage, so it is an error (as embedding's indices are). */
+function assertLabelInRange(op: string, label: number, position: number, cols: number, ignoreIndex: number): void {
+  if (label < 0 || label >= cols) {
+    throw new Error(`${op}: label ${label} at position ${position} is out of range [0, ${cols}) for ${cols} classes (and is not the ignore index ${ignoreIndex})`);
+  }
+}
+
 function crossEntropy(
   logits: BackendBuffer, labels: BackendBuffer, rows: number, cols: number, ignoreIndex: number, loss: BackendBuffer, lse: BackendBuffer,
 ): void {
@@ -160,8 +167,10 @@ function crossEntropy(
     lseSink.values[r] = logSumExp;
     const label = lv[r];
     if (label === ignoreIndex) lossSink.values[r] = 0;
-    else if (label < 0 || label >= cols) lossSink.values[r] = NaN;
-    else lossSink.values[r] = logSumExp - xv[base + label];
+    else {
+      assertLabelInRange('crossEntropy', label, r, cols, ignoreIndex);
+      lossSink.values[r] = logSumExp - xv[base + label];
+    }
   }
   lossSink.commit();
   lseSink.commit();
@@ -182,6 +191,7 @@ function crossEntropyBackward(
       for (let c = 0; c < cols; c++) sink.values[base + c] = 0;
       continue;
     }
+    assertLabelInRange('crossEntropy backward', label, r, cols, ignoreIndex);
     for (let c = 0; c < cols; c++) {
       const p = Math.exp(xv[base + c] - lsev[r]);
       sink.values[base + c] = (p - (c === label ? 1 : 0)) * gv[r];

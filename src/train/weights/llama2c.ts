@@ -10,7 +10,7 @@
 // model's parameters under Meta's names; a shared classifier is copied into
 // output.weight (Meta's layout never ties them).
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { ModelArgs } from '../../nn/model-args.js';
 import { validateModelArgs } from '../../nn/model-args.js';
 import { Transformer, type TransformerOptions } from '../../nn/transformer.js';
@@ -18,6 +18,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { assertLittleEndianHost, decodeElements } from './host-dtypes.js';
 import { DEFAULT_CHUNK_BYTES, readExactly } from './safetensors-reader.js';
 import { WeightFileError } from './weight-file-error.js';
+import { openWeightFile } from './open-weight-file.js';
 
 export interface Llama2cHeader {
   readonly dim: number;
@@ -105,11 +106,7 @@ export async function readLlama2cHeader(file: string): Promise<Llama2cHeader> {
 
 async function openFile(file: string): Promise<FileHandle> {
   assertLittleEndianHost();
-  try {
-    return await open(file, 'r');
-  } catch (err) {
-    throw new WeightFileError(file, `cannot open: ${(err as Error).message}`);
-  }
+  return (await openWeightFile(file)).fh;
 }
 
 async function checkedHeader(fh: FileHandle, file: string): Promise<{ header: Llama2cHeader; sections: Section[] }> {

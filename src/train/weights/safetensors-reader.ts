@@ -3,7 +3,7 @@
 // read in chunks (64 MiB by default), converted, and written straight into
 // its device buffer.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { allocHostArray, type DType, type HostArray } from '../../tensor/dtype.js';
 import { emptyTensor } from '../../tensor/kernel-ops.js';
 import { currentContext } from '../../tensor/runtime.js';
@@ -12,6 +12,7 @@ import { formatShape } from '../../tensor/shape.js';
 import { assertLittleEndianHost, canConvert, decodeElements, NATIVE_DTYPE, SAFETENSORS_BYTES, SAFETENSORS_DTYPES, type SafetensorsDType } from './host-dtypes.js';
 import { parseHeaderJson, parseHeaderLength, type SafetensorsEntry, type SafetensorsHeader } from './safetensors-header.js';
 import { WeightFileError } from './weight-file-error.js';
+import { openWeightFile } from './open-weight-file.js';
 
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
@@ -33,14 +34,8 @@ export class SafetensorsReader {
   /** Opens a file and validates its header (nothing else is read yet). */
   static async open(file: string): Promise<SafetensorsReader> {
     assertLittleEndianHost();
-    let fh: FileHandle;
+    const { fh, size } = await openWeightFile(file);
     try {
-      fh = await open(file, 'r');
-    } catch (err) {
-      throw new WeightFileError(file, `cannot open: ${(err as Error).message}`);
-    }
-    try {
-      const { size } = await fh.stat();
       const prefix = await readExactly(fh, file, 0, Math.min(8, size), 'the header length');
       const headerLength = parseHeaderLength(prefix, size, file);
       const headerBytes = await readExactly(fh, file, 8, headerLength, 'the header');

@@ -170,7 +170,7 @@ export function crossEntropyLossCall(
   return b.build(body, rows);
 }
 
-/** gLogits = (exp(x - lse) - onehot(label)) * gRow, zero rows where label == ignoreIndex. */
+/** gLogits = (exp(x - lse) - onehot(label)) * gRow, zero rows where label == ignoreIndex, NaN rows for a label outside [0, cols). */
 export function crossEntropyBackwardCall(
   logits: BackendBuffer, lse: BackendBuffer, labels: BackendBuffer, gRow: BackendBuffer, rows: number, cols: number, ignoreIndex: number, gLogits: BackendBuffer,
 ): KernelCall {
@@ -187,6 +187,8 @@ export function crossEntropyBackwardCall(
     `  const p = Math.exp(${X}[this.thread.x] - ${L}[${row}]);`,
     `  const g = ${G}[${row}];`,
     `  if (${label} === ${ignore}) { return 0; }`,
+    // A label outside [0, cols) has no gradient: NaN (as its loss), never a finite wrong value.
+    `  if (${label} < 0 || ${label} >= ${C}) { return ${notANumber(b)}; }`,
     `  if (${label} === imod(this.thread.x, ${C})) { return ${storeExpression(b, gLogits.dtype, '(p - 1) * g')}; }`,
     `  return ${storeExpression(b, gLogits.dtype, 'p * g')};`,
   ].join('\n');
