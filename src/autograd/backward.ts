@@ -6,7 +6,8 @@
 import { accumulateInto, binary, cast, contiguousCopy, full } from '../tensor/kernel-ops.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { isMemoryContextActive, withModuleContext, withOpContext } from '../tensor/memory-context.js';
+import { Tensor as TensorClass, type Tensor } from '../tensor/tensor.js';
 import { withPhase } from '../tensor/work-counter.js';
 import { GradNode } from './grad-node.js';
 import { noGrad } from './grad-mode.js';
@@ -50,7 +51,34 @@ function checkGrad(node: GradNode, i: number, g: Tensor): Tensor {
   return g.dtype === node.inputDTypes[i] ? g : cast(g, node.inputDTypes[i]);
 }
 
-export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOptions = {}): void {
+const BACKWARD_OPTION_KEYS: readonly (keyof BackwardOptions)[] = ['retainGraph'];
+
+/**
+ * Accepts `backward()`, `backward(gradOutput)`, `backward(gradOutput, options)`
+ * and `backward(options)` (PyTorch's `backward(retain_graph=True)` habit), and
+ * names whatever else was passed.
+ */
+function backwardArguments(gradOrOptions: unknown, maybeOptions: unknown): { gradOutput?: Tensor; options: BackwardOptions } {
+  const isTensor = (v: unknown): v is Tensor => v instanceof TensorClass;
+  const asOptions = (v: unknown, where: string): BackwardOptions => {
+    if (v === undefined) return {};
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || isTensor(v)) {
+      throw new Error(`backward: ${where} must be an options object like { retainGraph: true }, got ${isTensor(v) ? v.describe() : String(v)}`);
+    }
+    const unknown = Object.keys(v).filter((k) => !(BACKWARD_OPTION_KEYS as readonly string[]).includes(k));
+    if (unknown.length > 0) throw new Error(`backward: unknown option(s) ${unknown.join(', ')}; known: ${BACKWARD_OPTION_KEYS.join(', ')}`);
+    const { retainGraph } = v as BackwardOptions;
+    if (retainGraph !== undefined && typeof retainGraph !== 'boolean') throw new Error(`backward: retainGraph must be a boolean, got ${String(retainGraph)}`);
+    return v as BackwardOptions;
+  };
+  if (gradOrOptions === undefined || gradOrOptions === null) return { options: asOptions(maybeOptions, 'the second argument') };
+  if (isTensor(gradOrOptions)) return { gradOutput: gradOrOptions, options: asOptions(maybeOptions, 'the second argument') };
+  if (maybeOptions !== undefined) throw new Error(`backward: the first argument must be the gradient tensor when options follow it, got ${String(gradOrOptions)}`);
+  return { options: asOptions(gradOrOptions, 'the first argument (a gradient Tensor or an options object)') };
+}
+
+export function backward(root: Tensor, gradOrOptions?: Tensor | BackwardOptions, maybeOptions?: BackwardOptions): void {
+  const { gradOutput, options } = backwardArguments(gradOrOptions, maybeOptions);
   root.assertAlive('backward');
   if (!root.requiresGrad) {
     throw new Error(`backward: tensor ${root.describe()} does not require grad (no input of the ops that made it has requiresGrad set)`);
@@ -73,30 +101,35 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
       const g = pending.get(node);
       if (!g) continue;
       pending.delete(node);
-      const inputGrads = tidy(() => {
-        const saved = node.unpackSaved();
-        const grads = node.op.backward(g, saved, node.state, node.needsGrad, node.attrs);
-        for (const s of saved) s.dispose();
-        // Distinct handles per input, so one input's grad can't be stolen from under another.
-        return grads.map((x, i) => (x && node.edges[i] ? checkGrad(node, i, x).view(x.shape, x.strides, x.offset) : null));
-      });
-      g.dispose();
-      if (!options.retainGraph) node.freeSaved();
-      node.edges.forEach((edge, i) => {
-        const gi = inputGrads[i];
-        if (!gi) return;
-        if (!edge) { gi.dispose(); return; }
-        if ('leaf' in edge) {
-          accumulateLeafGrad(edge.leaf, gi);
+      const runNode = () => {
+        const inputGrads = tidy(() => {
+          const saved = node.unpackSaved();
+          const grads = node.op.backward(g, saved, node.state, node.needsGrad, node.attrs);
+          for (const s of saved) s.dispose();
+          // Distinct handles per input, so one input's grad can't be stolen from under another.
+          return grads.map((x, i) => (x && node.edges[i] ? checkGrad(node, i, x).view(x.shape, x.strides, x.offset) : null));
+        });
+        g.dispose();
+        if (!options.retainGraph) node.freeSaved();
+        node.edges.forEach((edge, i) => {
+          const gi = inputGrads[i];
+          if (!gi) return;
+          if (!edge) { gi.dispose(); return; }
+          if ('leaf' in edge) {
+            accumulateLeafGrad(edge.leaf, gi);
+            gi.dispose();
+            return;
+          }
+          const existing = pending.get(edge.node);
+          if (!existing) { pending.set(edge.node, gi); return; }
+          pending.set(edge.node, binary('add', existing, gi));
+          existing.dispose();
           gi.dispose();
-          return;
-        }
-        const existing = pending.get(edge.node);
-        if (!existing) { pending.set(edge.node, gi); return; }
-        pending.set(edge.node, binary('add', existing, gi));
-        existing.dispose();
-        gi.dispose();
-      });
+        });
+      };
+      // A recording memory timeline attributes the node's backward to its op and to the module whose forward made it.
+      if (isMemoryContextActive()) withModuleContext(node.modulePath, () => withOpContext(node.opName, runNode));
+      else runNode();
     }
     for (const g of pending.values()) g.dispose();
   })));

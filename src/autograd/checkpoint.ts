@@ -6,6 +6,7 @@
 // once and freed, and the recomputed graph itself is dropped at once.
 
 import { getGeneratorState, setGeneratorState, type GeneratorState } from '../tensor/generator.js';
+import { currentModulePath, isMemoryContextActive, withModuleContext } from '../tensor/memory-context.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { withPhase } from '../tensor/work-counter.js';
@@ -25,6 +26,8 @@ class CheckpointFrame {
   private outstanding = 0;
   packedCount = 0;
   private closed = false;
+  /** The module the forward ran in, so a memory timeline attributes the recomputation as it did the forward. */
+  private readonly modulePath = isMemoryContextActive() ? currentModulePath() : null;
 
   constructor(
     private readonly fn: CheckpointFn<unknown>,
@@ -77,7 +80,7 @@ class CheckpointFrame {
     setGeneratorState(this.generator);
     const exitAmbient = enterCheckpointState(this.ambient);
     try {
-      withPhase('recomputation', () => enableGrad(() => tidy(() => {
+      const rerun = () => enableGrad(() => tidy(() => {
         const detached = this.inputs.map((s, i) => {
           const t = s.unpack();
           t.requiresGrad = this.inputRequiresGrad[i];
@@ -85,7 +88,8 @@ class CheckpointFrame {
         });
         // The outputs (and their graph) are dropped when this scope ends: only the slots survive.
         withSavedTensorHooks(recordHooks, () => this.fn(...detached));
-      })));
+      }));
+      withPhase('recomputation', () => (isMemoryContextActive() ? withModuleContext(this.modulePath, rerun) : rerun()));
     } finally {
       exitAmbient();
       setGeneratorState(outerGenerator);

@@ -26,6 +26,8 @@ export class GradNode implements GradFnRef {
   private refs = 0;
   private savedFreed = false;
   readonly hadSaved: boolean;
+  /** The module whose forward made this node (set while a memory timeline records), so backward is attributed to it. */
+  modulePath: string | null = null;
 
   constructor(
     readonly op: DifferentiableOp<any, any>,

@@ -8,12 +8,14 @@ import type { DeviceContext } from './device-context.js';
 import type { DType } from './dtype.js';
 import { isFloatDType } from './dtype.js';
 import { takeRandomWords } from './generator.js';
+import { noteKernelOp } from './memory-context.js';
 import { currentContext } from './runtime.js';
 import { broadcastShapes, broadcastStrides, formatShape, normalizeAxis, numel, shapesEqual } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /** All inputs must be alive and on one backend; returns that backend's context. */
 export function sameContext(op: string, ...tensors: Tensor[]): DeviceContext {
+  noteKernelOp(op); // a recording memory timeline names allocations made outside any autograd op by this
   for (const t of tensors) t.assertAlive(op);
   const ctx = tensors[0]?.context ?? currentContext();
   for (const t of tensors) {
@@ -39,6 +41,7 @@ export function emptyTensor(ctx: DeviceContext, shape: readonly number[], dtype:
 }
 
 export function full(shape: readonly number[], value: number, dtype: DType, ctx = currentContext()): Tensor {
+  noteKernelOp('fill');
   const t = emptyTensor(ctx, shape, dtype);
   if (t.numel > 0) ctx.kernels.fill(t.storage.buffer, value);
   return t;
@@ -247,6 +250,7 @@ export function accumulateInto(dst: Tensor, src: Tensor): void {
 
 /** Fresh random values from the global generator (uniform in [a, b) or normal(mean a, std b)). */
 export function random(shape: readonly number[], dtype: DType, distribution: RandomDistribution, a: number, b: number, ctx = currentContext()): Tensor {
+  noteKernelOp(`random.${distribution}`);
   const out = emptyTensor(ctx, shape, dtype);
   const count = out.numel;
   const { seed, offset } = takeRandomWords(distribution === 'normal' ? 2 * count : count);
@@ -260,6 +264,7 @@ export function random(shape: readonly number[], dtype: DType, distribution: Ran
 /** A tensor holding host data. */
 export function fromHost(data: Float64Array | Float32Array | Uint16Array | Int32Array, shape: readonly number[], dtype: DType, ctx = currentContext()): Tensor {
   if (data.length !== numel(shape)) throw new Error(`tensor: ${data.length} values do not fill shape ${formatShape(shape)} (${numel(shape)} elements)`);
+  noteKernelOp('fromHost');
   const out = emptyTensor(ctx, shape, dtype);
   if (data.length > 0) ctx.kernels.write(out.storage.buffer, data);
   return out;

@@ -33,6 +33,17 @@ export interface MemoryReport {
   readonly liveTensors: number;
 }
 
+/**
+ * Sees every change the ledger makes, after it made it (the memory timeline
+ * records them). storageId is null for bytes that are not a Storage (a
+ * composite kernel's scratch buffers).
+ */
+export interface MemoryLedgerListener {
+  added(category: MemoryCategory, bytes: number, storageId: number | null): void;
+  removed(category: MemoryCategory, bytes: number, storageId: number | null): void;
+  moved(from: MemoryCategory, to: MemoryCategory, bytes: number, storageId: number | null): void;
+}
+
 const zeros = (): CategoryBytes =>
   Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as CategoryBytes;
 
@@ -43,12 +54,14 @@ export class MemoryLedger {
   private peak = zeros();
   private maxByCategory = zeros();
   private storages = 0;
+  /** Optional observer (one at a time); null costs one check per change. */
+  listener: MemoryLedgerListener | null = null;
 
   private noteCategoryMax(category: MemoryCategory): void {
     if (this.live[category] > this.maxByCategory[category]) this.maxByCategory[category] = this.live[category];
   }
 
-  add(category: MemoryCategory, bytes: number): void {
+  add(category: MemoryCategory, bytes: number, storageId: number | null = null): void {
     this.live[category] += bytes;
     this.liveTotal += bytes;
     this.storages++;
@@ -57,17 +70,19 @@ export class MemoryLedger {
       this.peakTotal = this.liveTotal;
       this.peak = { ...this.live };
     }
+    this.listener?.added(category, bytes, storageId);
   }
 
-  remove(category: MemoryCategory, bytes: number): void {
+  remove(category: MemoryCategory, bytes: number, storageId: number | null = null): void {
     if (this.live[category] < bytes) throw new Error(`memory ledger: removing ${bytes} bytes from ${category}, which holds only ${this.live[category]}`);
     this.live[category] -= bytes;
     this.liveTotal -= bytes;
     this.storages--;
+    this.listener?.removed(category, bytes, storageId);
   }
 
   /** Re-labels live bytes (e.g. a temporary becomes a saved activation); totals don't change. */
-  move(from: MemoryCategory, to: MemoryCategory, bytes: number): void {
+  move(from: MemoryCategory, to: MemoryCategory, bytes: number, storageId: number | null = null): void {
     if (from === to) return;
     if (this.live[from] < bytes) throw new Error(`memory ledger: moving ${bytes} bytes out of ${from}, which holds only ${this.live[from]}`);
     this.live[from] -= bytes;
@@ -75,6 +90,7 @@ export class MemoryLedger {
     this.noteCategoryMax(to);
     // Still at the peak: a relabel right after an allocation (a new parameter) belongs in its breakdown.
     if (this.liveTotal === this.peakTotal) this.peak = { ...this.live };
+    this.listener?.moved(from, to, bytes, storageId);
   }
 
   /** Starts a new peak window at the current live figures. */

@@ -36,7 +36,7 @@ export class Storage {
     readonly numel: number,
   ) {
     this.bytes = numel * bytesPerElement(dtype);
-    context.ledger.add(this.categoryValue, this.bytes);
+    context.ledger.add(this.categoryValue, this.bytes, this.id);
   }
 
   get role(): StorageRole { return this.roleValue; }
@@ -78,14 +78,14 @@ export class Storage {
   private recategorize(): void {
     if (this.freed) return;
     const next = this.categoryFor();
-    this.context.ledger.move(this.categoryValue, next, this.bytes);
+    this.context.ledger.move(this.categoryValue, next, this.bytes, this.id);
     this.categoryValue = next;
   }
 
   private freeIfUnreferenced(): boolean {
     if (this.handleRefs > 0 || this.tapeRefs > 0 || this.freed) return false;
     this.freed = true;
-    this.context.ledger.remove(this.categoryValue, this.bytes);
+    this.context.ledger.remove(this.categoryValue, this.bytes, this.id);
     this.context.freeBuffer(this.buffer);
     return true;
   }
