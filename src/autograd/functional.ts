@@ -3,9 +3,11 @@
 
 import type { DType } from '../tensor/dtype.js';
 import { isFloatDType, promoteDTypes } from '../tensor/dtype.js';
-import { normalizeAxis } from '../tensor/shape.js';
+import { normalizeAxis, resolveReductionAxes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { applyOp } from './apply-op.js';
+import { noGrad } from './grad-mode.js';
+import { autocastToF32, autocastToLow } from './autocast.js';
 import * as ew from './ops/elementwise.js';
 import { matmulOp } from './ops/matmul.js';
 import * as nn from './ops/neural.js';
@@ -17,6 +19,8 @@ export type Operand = Tensor | number;
 /** x converted to dtype; x itself when it already has it (like torch's .to). */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
+  // An integer result carries no gradient (as in PyTorch), so a cast to it is not recorded.
+  if (!isFloatDType(dtype)) return noGrad(() => applyOp(nn.castOp, [x], { dtype }));
   return applyOp(nn.castOp, [x], { dtype });
 }
 
@@ -53,14 +57,15 @@ export function div(a: Tensor, b: Operand): Tensor {
 }
 
 export const neg = (x: Tensor) => applyOp(ew.negOp, [x], undefined);
-export const exp = (x: Tensor) => applyOp(ew.expOp, [x], undefined);
-export const log = (x: Tensor) => applyOp(ew.logOp, [x], undefined);
+// exp, log, rsqrt, pow, sums, softmax, norms and losses run in f32 under autocast (autocastToF32).
+export const exp = (x: Tensor) => applyOp(ew.expOp, [autocastToF32(x)], undefined);
+export const log = (x: Tensor) => applyOp(ew.logOp, [autocastToF32(x)], undefined);
 export const sqrt = (x: Tensor) => applyOp(ew.sqrtOp, [x], undefined);
-export const rsqrt = (x: Tensor) => applyOp(ew.rsqrtOp, [x], undefined);
+export const rsqrt = (x: Tensor) => applyOp(ew.rsqrtOp, [autocastToF32(x)], undefined);
 export const sigmoid = (x: Tensor) => applyOp(ew.sigmoidOp, [x], undefined);
 export const silu = (x: Tensor) => applyOp(ew.siluOp, [x], undefined);
 export const relu = (x: Tensor) => applyOp(ew.reluOp, [x], undefined);
-export const pow = (x: Tensor, exponent: number) => applyOp(ew.powScalarOp, [x], { exponent });
+export const pow = (x: Tensor, exponent: number) => applyOp(ew.powScalarOp, [autocastToF32(x)], { exponent });
 
 const allAxes = (x: Tensor) => [...Array(x.rank).keys()];
 
@@ -68,13 +73,13 @@ const allAxes = (x: Tensor) => [...Array(x.rank).keys()];
 export function sum(x: Tensor, axes?: number | readonly number[], keepDim = false): Tensor {
   floatOperand('sum', x);
   const list = axes === undefined ? allAxes(x) : typeof axes === 'number' ? [axes] : axes;
-  return applyOp(sumOp, [x], { axes: list, keepDim });
+  return applyOp(sumOp, [autocastToF32(x)], { axes: list, keepDim });
 }
 
 /** Mean over `axes` (all by default). */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDim = false): Tensor {
   const list = axes === undefined ? allAxes(x) : typeof axes === 'number' ? [axes] : axes;
-  const count = list.reduce((n, a) => n * x.shape[normalizeAxis(a, x.rank, 'mean')], 1);
+  const count = resolveReductionAxes(list, x.rank, 'mean').reduce((n, a) => n * x.shape[a], 1);
   return mul(sum(x, list, keepDim), 1 / count);
 }
 
@@ -85,13 +90,20 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDim = fals
   return applyOp(maxOp, [x], { axes: list, keepDim });
 }
 
+/** a @ b; under autocast both operands are cast to the region's dtype first. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  return applyOp(matmulOp, promoted(a, b), undefined);
+  const [a2, b2] = autocastToLow([a, b]);
+  return applyOp(matmulOp, promoted(a2, b2), undefined);
 }
 
-/** x @ w^T for a weight stored (out, in), as in torch.nn.Linear. */
+/**
+ * x @ w^T for a weight stored (out, in), as in torch.nn.Linear. Under autocast
+ * the weight itself (not its transposed view) is cast, so a trainable leaf
+ * weight hits the region's cast cache as in PyTorch.
+ */
 export function linear(x: Tensor, weight: Tensor): Tensor {
-  return matmul(x, transpose(weight, -1, -2));
+  const [x2, w2] = autocastToLow([x, weight]);
+  return matmul(x2, transpose(w2, -1, -2));
 }
 
 export const reshape = (x: Tensor, shape: readonly number[]) => applyOp(views.reshapeOp, [x], { shape });
@@ -140,12 +152,12 @@ function alongLastAxis(x: Tensor, axis: number, f: (t: Tensor) => Tensor): Tenso
   return transpose(f(transpose(x, a, -1)), a, -1);
 }
 
-export const softmax = (x: Tensor, axis = -1) => alongLastAxis(x, axis, (t) => applyOp(nn.softmaxOp, [t], undefined));
-export const logSoftmax = (x: Tensor, axis = -1) => alongLastAxis(x, axis, (t) => applyOp(nn.logSoftmaxOp, [t], undefined));
+export const softmax = (x: Tensor, axis = -1) => alongLastAxis(autocastToF32(x), axis, (t) => applyOp(nn.softmaxOp, [t], undefined));
+export const logSoftmax = (x: Tensor, axis = -1) => alongLastAxis(autocastToF32(x), axis, (t) => applyOp(nn.logSoftmaxOp, [t], undefined));
 
 /** Meta's RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps), rounded to x's dtype, times weight. */
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
-  const [xp, wp] = promoted(x, weight);
+  const [xp, wp] = promoted(autocastToF32(x), autocastToF32(weight));
   return applyOp(nn.rmsNormOp, [xp, wp], { eps });
 }
 
@@ -187,5 +199,5 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntropyOptions = {}): Tensor {
   if (labels.dtype !== 'i32') throw new Error(`crossEntropy: labels must be i32, got ${labels.describe()}`);
   floatOperand('crossEntropy', logits);
-  return applyOp(nn.crossEntropyOp, [logits, labels], { ignoreIndex: options.ignoreIndex ?? -100, reduction: options.reduction ?? 'mean' });
+  return applyOp(nn.crossEntropyOp, [autocastToF32(logits), labels], { ignoreIndex: options.ignoreIndex ?? -100, reduction: options.reduction ?? 'mean' });
 }

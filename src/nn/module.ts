@@ -8,6 +8,7 @@
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/scope.js';
+import { isMemoryContextActive, withModuleContext } from '../tensor/memory-context.js';
 import { asParameter, assignParameter } from './parameter.js';
 
 /** Called after a module's forward with its inputs and output (like torch's register_forward_hook). */
@@ -41,6 +42,9 @@ export abstract class Module {
   private readonly ownParameters = new Map<string, Tensor>();
   private readonly childModules = new Map<string, Module>();
   private readonly forwardHooks = new Set<ForwardHook>();
+  /** Where this module hangs in its tree (set by registerModule/replaceModule), for its dotted path. */
+  private parentModule: Module | null = null;
+  private nameInParent = '';
 
   /** The class name shown in messages (Linear, Attention, ...). */
   get typeName(): string {
@@ -61,6 +65,8 @@ export abstract class Module {
     if (name.includes('.') || name === '') throw new Error(`${this.typeName}: module name '${name}' must be a non-empty name without dots`);
     if (this.ownParameters.has(name) || this.childModules.has(name)) throw new Error(`${this.typeName}: '${name}' is already registered`);
     this.childModules.set(name, module);
+    module.parentModule = this;
+    module.nameInParent = name;
     return module;
   }
 
@@ -74,7 +80,34 @@ export abstract class Module {
       throw new Error(`${this.typeName}: has no child module '${name}' (children: ${[...this.childModules.keys()].join(', ') || 'none'})`);
     }
     this.childModules.set(name, module);
+    module.parentModule = this;
+    module.nameInParent = name;
     if (name in this) (this as unknown as Record<string, unknown>)[name] = module;
+  }
+
+  /**
+   * Swaps this module's own parameter `name` for another tensor (same shape),
+   * which becomes a parameter with the old one's requiresGrad; the field of
+   * the same name follows. The old tensor is returned, not disposed.
+   */
+  replaceParameter(name: string, t: Tensor): Tensor {
+    const old = this.ownParameters.get(name);
+    if (!old) throw new Error(`${this.typeName}: has no parameter '${name}' (parameters: ${[...this.ownParameters.keys()].join(', ') || 'none'})`);
+    if (old.shape.length !== t.shape.length || old.shape.some((d, i) => d !== t.shape[i])) {
+      throw new Error(`${this.typeName}.replaceParameter('${name}'): new tensor ${t.describe()} does not match ${old.describe()}`);
+    }
+    asParameter(t, old.requiresGrad);
+    t.name = name;
+    this.ownParameters.set(name, t);
+    if (name in this) (this as unknown as Record<string, unknown>)[name] = t;
+    return old;
+  }
+
+  /** Dotted path from the root of this module's tree (`layers.0.attention.wq`); '' for the root. */
+  get modulePath(): string {
+    const names: string[] = [];
+    for (let m: Module | null = this; m?.parentModule; m = m.parentModule) names.push(m.nameInParent);
+    return names.reverse().join('.');
   }
 
   /** Direct children, in registration order. */
@@ -152,11 +185,13 @@ export abstract class Module {
 
   /** Runs a forward body in its own tidy scope, then the forward hooks. */
   protected runForward(inputs: readonly Tensor[], body: () => Tensor): Tensor {
-    return tidy(() => {
+    const scoped = () => tidy(() => {
       const output = body();
       for (const hook of this.forwardHooks) hook(this, inputs, output);
       return output;
     });
+    // A recording memory timeline attributes what happens inside to this module (the root by class name).
+    return isMemoryContextActive() ? withModuleContext(this.modulePath || this.typeName, scoped) : scoped();
   }
 
   /** The parameters by dotted name (the handles themselves, like torch's state_dict). */

@@ -8,10 +8,11 @@
 //   'two-segments'  the attention half and the FFN half are separate
 //                   checkpoints (the seed's layout): each block keeps x and h.
 
-import { cast } from '../autograd/functional.js';
+import { cast, slice } from '../autograd/functional.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import type { FloatDType } from '../tensor/dtype.js';
+import { tidy } from '../tensor/scope.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
@@ -74,27 +75,37 @@ export class Transformer extends Module {
     this.checkpointingMode = mode;
   }
 
-  /** tokens (batch, seq) i32 -> logits (batch, seq, vocab), f32 (f64 for f64 models). */
-  forward(tokens: Tensor): Tensor {
+  /**
+   * tokens (batch, seq) i32 -> logits (batch, seq, vocab), f32 (f64 for f64 models).
+   * `lastPositionOnly` returns (batch, 1, vocab) for the last position alone, so greedy
+   * decoding does not pay for the output projection of every position.
+   */
+  forward(tokens: Tensor, options: { lastPositionOnly?: boolean } = {}): Tensor {
     if (tokens.dtype !== 'i32' || tokens.rank !== 2) {
       throw new Error(`Transformer: tokens must be i32 (batch, seq), got ${formatShape(tokens.shape)} ${tokens.dtype}`);
     }
+    if (tokens.shape[1] === 0) throw new Error(`Transformer: the token sequence is empty (tokens ${formatShape(tokens.shape)}); pass at least one token per row`);
     if (tokens.shape[1] > this.args.maxSeqLen) {
       throw new Error(`Transformer: sequence length ${tokens.shape[1]} exceeds maxSeqLen ${this.args.maxSeqLen}`);
     }
     return this.runForward([tokens], () => {
       let h = this.tok_embeddings.forward(tokens);
+      // An f16 embedding table (storeFrozenWeightsInF16) still feeds an f32 residual stream.
+      if (h.dtype !== this.dtype) h = cast(h, this.dtype);
       const mode = this.training && isGradEnabled() ? this.checkpointingMode : 'none';
       for (const layer of this.layers) {
         if (mode === 'block') {
           h = checkpoint((x) => layer.forward(x), h);
         } else if (mode === 'two-segments') {
-          h = checkpoint((x) => layer.attentionHalf(x), h);
-          h = checkpoint((x) => layer.feedForwardHalf(x), h);
+          // Each half in its own scope, so its intermediates (the norm's and the sublayer's
+          // outputs) die when the half returns, as a Python function's locals do.
+          h = checkpoint((x) => tidy(() => layer.attentionHalf(x)), h);
+          h = checkpoint((x) => tidy(() => layer.feedForwardHalf(x)), h);
         } else {
           h = layer.forward(h);
         }
       }
+      if (options.lastPositionOnly) h = slice(h, 1, h.shape[1] - 1);
       const logits = this.output.forward(this.norm.forward(h));
       return logits.dtype === 'f16' ? cast(logits, 'f32') : logits;
     });
