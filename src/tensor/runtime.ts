@@ -9,7 +9,19 @@ import { DeviceContext } from './device-context.js';
 const contexts = new Map<Backend, DeviceContext>();
 let current: DeviceContext | null = null;
 
+/** A backend object has the interface's shape; anything else (undefined, a spec string, a Promise) is named. */
+function assertBackend(backend: unknown, where: string): asserts backend is Backend {
+  const b = backend as Partial<Backend> | null | undefined;
+  if (b && typeof b === 'object' && typeof b.alloc === 'function' && typeof b.name === 'string' && b.capabilities) return;
+  const got = backend === undefined ? 'undefined' : backend === null ? 'null'
+    : typeof backend === 'string' ? `the string '${backend}'`
+      : backend instanceof Promise ? 'a Promise (await createBackend(...) first)' : `a ${typeof backend}`;
+  const hint = typeof backend === 'string' ? `; create it first: ${where}(await createBackend('${backend}'))` : `; pass a backend, e.g. ${where}(await createBackend('cpu'))`;
+  throw new TypeError(`${where}: expected a Backend, got ${got}${hint}`);
+}
+
 export function contextFor(backend: Backend): DeviceContext {
+  assertBackend(backend, 'contextFor');
   let ctx = contexts.get(backend);
   if (!ctx) contexts.set(backend, (ctx = new DeviceContext(backend)));
   return ctx;
@@ -17,6 +29,7 @@ export function contextFor(backend: Backend): DeviceContext {
 
 /** Makes `backend` the target of new tensors; returns its context. */
 export function useBackend(backend: Backend): DeviceContext {
+  assertBackend(backend, 'useBackend');
   current = contextFor(backend);
   return current;
 }
@@ -33,6 +46,7 @@ export function currentBackend(): Backend {
 
 /** Runs fn with `backend` current, restoring the previous one afterwards (sync fns only). */
 export function withBackend<T>(backend: Backend, fn: () => T): T {
+  assertBackend(backend, 'withBackend');
   const previous = current;
   current = contextFor(backend);
   try {
@@ -40,4 +54,20 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   } finally {
     current = previous;
   }
+}
+
+/**
+ * Drops gradlab's context for a backend that is being destroyed (its ledger
+ * and work counter go with it); if it was current, `previous` (or the CPU
+ * reference on next use) becomes current again.
+ */
+export function forgetBackend(backend: Backend, previous: Backend | null = null): void {
+  const ctx = contexts.get(backend);
+  contexts.delete(backend);
+  if (current === ctx) current = previous && previous !== backend ? contextFor(previous) : null;
+}
+
+/** The current backend if one was chosen, without creating the CPU default. */
+export function currentBackendIfAny(): Backend | null {
+  return current?.backend ?? null;
 }
