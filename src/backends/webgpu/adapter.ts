@@ -141,8 +141,17 @@ async function findAdapter(dawn: DawnModule, kind: AdapterKind, extraFlags: read
   }
 }
 
-function noAdapterError(attempts: readonly AdapterAttempt[]): Error {
+function noAdapterError(attempts: readonly AdapterAttempt[], request?: Pick<OpenDeviceRequest, 'f16'>): Error {
   const tried = attempts.map((a) => `${a.kind}: ${a.reason}`).join('; ');
+  // An adapter was found but lacks shader-f16: installing drivers will not help, dropping ':native' will.
+  if (request?.f16 === 'native' && attempts.some((a) => a.adapter && a.adapter.f16 !== 'native')) {
+    const gles = attempts.some((a) => a.kind === 'gles' && a.adapter);
+    return new Error(
+      `webgpu backend: f16 'native' needs the shader-f16 feature, which no adapter here offers (${tried}). ` +
+      `${gles ? "Dawn's OpenGL ES adapter never has shader-f16. " : ''}Drop ':native' (packed f16 works on every adapter, e.g. webgpu:gles or webgpu:vulkan:packed), ` +
+      'or use webgpu:vulkan:native on a Vulkan adapter that lists shader-f16 in `gradlab doctor`.',
+    );
+  }
   return new Error(`webgpu backend: no usable WebGPU adapter (${tried}). ${INSTALL_HINT}`);
 }
 
@@ -185,7 +194,7 @@ export async function openDevice(request: OpenDeviceRequest): Promise<OpenedDevi
       attempts.push({ kind, ok: false, reason: `requestDevice failed: ${(cause as Error).message}`, adapter: description });
     }
   }
-  throw noAdapterError(attempts);
+  throw noAdapterError(attempts, request);
 }
 
 /** Looks at every adapter kind without creating a device (for `gradlab doctor`). */

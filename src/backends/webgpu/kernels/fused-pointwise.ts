@@ -113,6 +113,8 @@ export function crossEntropyBackward(
     compute: `  let r = e / cols;
   let label = ld_labels(r);
   if (label == ignoreIndex) { return 0.0; }
+  // A label outside [0, cols) has no gradient: NaN (as its loss), never a finite wrong value.
+  if (label < 0 || label >= i32(cols)) { return f32_nan(); }
   let p = exp(ld_x(e) - ld_lse(r));
   let onehot = select(0.0, 1.0, i32(e % cols) == label);
   return (p - onehot) * ld_grow(r);`,
