@@ -21,6 +21,7 @@ const { values } = parseArgs({
     'seq-len': { type: 'string', default: '48' },
     'rss-every': { type: 'string', default: '25' },
     out: { type: 'string', default: 'soak' },
+    configs: { type: 'string', default: 'plain,all' },
   },
   strict: true,
 });
@@ -31,11 +32,16 @@ const exposedGc = (globalThis as { gc?: () => void }).gc;
 if (!exposedGc) throw new Error('run with node --expose-gc (see the header) so resident memory is measured after a forced GC');
 const gc: () => void = exposedGc;
 
-interface Config { name: string; options: g.FinetuneOptions }
-const CONFIGS: Config[] = [
-  { name: 'plain', options: {} },
-  { name: 'all four (GA x2 exact, two-segments, MP + f16 base, LoRA)', options: { accumulate: 2, accumulationMode: 'exact', checkpointing: 'two-segments', mixedPrecision: true, f16Base: true, lora: { r: 16, alpha: 32, dropout: 0.05, targets: ['wq', 'wv'] } } },
+interface Config { key: string; name: string; options: g.FinetuneOptions }
+const ALL_CONFIGS: Config[] = [
+  { key: 'plain', name: 'plain', options: {} },
+  { key: 'all', name: 'all four (GA x2 exact, two-segments, MP + f16 base, LoRA)', options: { accumulate: 2, accumulationMode: 'exact', checkpointing: 'two-segments', mixedPrecision: true, f16Base: true, lora: { r: 16, alpha: 32, dropout: 0.05, targets: ['wq', 'wv'] } } },
 ];
+const CONFIGS = values.configs.split(',').map((k) => {
+  const c = ALL_CONFIGS.find((x) => x.key === k);
+  if (!c) throw new Error(`--configs: unknown '${k}'; expected some of ${ALL_CONFIGS.map((x) => x.key).join(', ')}`);
+  return c;
+});
 
 async function soak(backendSpec: string, config: Config) {
   const backend = await g.createBackend(backendSpec);
@@ -101,7 +107,7 @@ for (const spec of values.backends.split(',')) {
     results.push(r);
   }
 }
-const command = `node --expose-gc --import tsx bench/soak.ts --steps ${steps} --backends ${values.backends} --seq-len ${seqLen} --rss-every ${rssEvery} --out ${values.out}`;
+const command = `node --expose-gc --import tsx bench/soak.ts --steps ${steps} --backends ${values.backends} --seq-len ${seqLen} --rss-every ${rssEvery} --configs ${values.configs} --out ${values.out}`;
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/${values.out}.json`, `${JSON.stringify({ command, machine, results }, null, 2)}\n`);
