@@ -7,6 +7,13 @@
 // Reuse is safe without waiting for the GPU because all work runs in one
 // queue in program order: a later user of a recycled buffer is recorded after
 // every earlier use of it.
+//
+// A request takes the free buffer of its class that was created first (not
+// the one freed last): the choice then depends only on which buffers are
+// free, not on the order they were freed in, so a training step that repeats
+// the same allocations gets the same buffers every step, and the bind groups
+// cached for its dispatches (bind-group-cache.ts) are hit instead of
+// recreated. Last-freed-first permuted the buffers from step to step.
 
 import type { DType } from '../../tensor/dtype.js';
 import type { BackendBuffer } from '../backend.js';
@@ -50,8 +57,51 @@ export interface PoolStats {
   readonly freeBuffers: number;
 }
 
+/** Free buffers of one class, the earliest created on top (a binary min-heap on creation order). */
+class FreeList {
+  private readonly heap: { order: number; gpu: GPUBuffer }[] = [];
+
+  get size(): number { return this.heap.length; }
+
+  push(order: number, gpu: GPUBuffer): void {
+    const h = this.heap;
+    h.push({ order, gpu });
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent].order <= h[i].order) break;
+      [h[parent], h[i]] = [h[i], h[parent]];
+      i = parent;
+    }
+  }
+
+  pop(): GPUBuffer | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && h[l].order < h[m].order) m = l;
+        if (r < h.length && h[r].order < h[m].order) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top?.gpu;
+  }
+
+  buffers(): GPUBuffer[] { return this.heap.map((e) => e.gpu); }
+}
+
 export class BufferPool {
-  private readonly freeLists = new Map<number, GPUBuffer[]>();
+  private readonly freeLists = new Map<number, FreeList>();
+  /** Creation order of every buffer the pool holds (in use or free). */
+  private readonly creationOrder = new WeakMap<GPUBuffer, number>();
   private reserved = 0;
   private allocated = 0;
   private created = 0;
@@ -62,6 +112,8 @@ export class BufferPool {
     private readonly device: GPUDevice,
     private readonly usage: number,
     private readonly maxBufferBytes: number,
+    /** Called before a buffer is destroyed (the bind-group cache drops the groups that bind it). */
+    private readonly beforeDestroy: (gpu: GPUBuffer) => void = () => {},
   ) {}
 
   /** A buffer of at least `bytes` (its class size); the caller wraps it. */
@@ -77,6 +129,7 @@ export class BufferPool {
       return { gpu: recycled, capacityBytes };
     }
     const gpu = this.device.createBuffer({ size: capacityBytes, usage: this.usage, label });
+    this.creationOrder.set(gpu, this.created);
     this.created++;
     this.reserved += capacityBytes;
     return { gpu, capacityBytes };
@@ -84,16 +137,20 @@ export class BufferPool {
 
   release(gpu: GPUBuffer, capacityBytes: number): void {
     this.allocated -= capacityBytes;
+    const order = this.creationOrder.get(gpu);
+    if (order === undefined) throw new Error(`webgpu buffer pool: released a buffer (${capacityBytes} bytes) the pool did not create`);
     let list = this.freeLists.get(capacityBytes);
-    if (!list) this.freeLists.set(capacityBytes, (list = []));
-    list.push(gpu);
+    if (!list) this.freeLists.set(capacityBytes, (list = new FreeList()));
+    list.push(order, gpu);
     this.freeCount++;
   }
 
   /** Destroys every free buffer, returning reserved memory to the device. */
   releaseCached(): void {
     for (const [capacity, list] of this.freeLists) {
-      for (const gpu of list) {
+      for (const gpu of list.buffers()) {
+        this.beforeDestroy(gpu);
+        this.creationOrder.delete(gpu);
         gpu.destroy();
         this.reserved -= capacity;
       }

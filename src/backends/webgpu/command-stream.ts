@@ -9,6 +9,7 @@
 // Reusing both arenas across batches is safe: queue operations execute in
 // order, so batch N+1's upload lands after batch N's commands have run.
 
+import { BindGroupCache, DEFAULT_MAX_BIND_GROUPS, type BindGroupCacheStats } from './bind-group-cache.js';
 import type { DawnModule } from './dawn.js';
 import type { Grid } from './program.js';
 import type { ParamLayout, ParamValues } from './params.js';
@@ -34,6 +35,8 @@ export class CommandStream {
   private readonly uniformWords = new Uint32Array(this.uniformHost);
   private readonly uniformFloats = new Float32Array(this.uniformHost);
   private uniformUsed = 0;
+  private readonly bindGroups: BindGroupCache;
+  private readonly dynamicOffset = new Uint32Array(1);
   private readonly uploadGpu: GPUBuffer;
   private readonly uploadHost = new Uint8Array(UPLOAD_ARENA_BYTES);
   private uploadUsed = 0;
@@ -49,10 +52,12 @@ export class CommandStream {
     private readonly profiler: TimestampProfiler | null,
     /** Races a GPU promise against device loss, so nothing hangs on a lost device. */
     private readonly watch: <T>(p: Promise<T>) => Promise<T>,
+    maxBindGroups = DEFAULT_MAX_BIND_GROUPS,
   ) {
     const usage = dawn.BufferUsage;
     this.uniformGpu = device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: usage.UNIFORM | usage.COPY_DST, label: 'gradlab params arena' });
     this.uploadGpu = device.createBuffer({ size: UPLOAD_ARENA_BYTES, usage: usage.COPY_SRC | usage.COPY_DST, label: 'gradlab upload arena' });
+    this.bindGroups = new BindGroupCache(device, this.uniformGpu, maxBindGroups);
   }
 
   get hasPendingWork(): boolean {
@@ -72,9 +77,7 @@ export class CommandStream {
     }
     params.pack(values, this.uniformWords, this.uniformFloats, offset / 4);
     this.uniformUsed = offset + size;
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformGpu, offset, size } }];
-    buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
-    const bindGroup = this.device.createBindGroup({ layout, entries });
+    const bindGroup = this.bindGroups.get(layout, size, buffers);
     const encoder = this.openEncoder();
     let pass: GPUComputePassEncoder;
     if (this.profiler) {
@@ -85,7 +88,8 @@ export class CommandStream {
       pass = this.pass;
     }
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    this.dynamicOffset[0] = offset;
+    pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     if (this.profiler) pass.end();
     this.dispatches++;
@@ -160,7 +164,18 @@ export class CommandStream {
     return { submits: this.submits, dispatches: this.dispatches, pendingDispatches: this.batchDispatches, readbacks: this.readbacks };
   }
 
+  /** Cached bind groups: how many are held, created, reused, dropped. */
+  bindGroupStats(): BindGroupCacheStats {
+    return this.bindGroups.stats();
+  }
+
+  /** Drops the cached bind groups that bind `buffer`; the pool calls it before destroying one. */
+  forgetBuffer(buffer: GPUBuffer): void {
+    this.bindGroups.forget(buffer);
+  }
+
   destroy(): void {
+    this.bindGroups.clear();
     this.encoder = null;
     this.pass = null;
     this.uniformGpu.destroy();

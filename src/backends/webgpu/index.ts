@@ -13,6 +13,7 @@ export type { AdapterChoice, F16ModeChoice, MatmulTile, WebGpuBackendOptions } f
 export { PROFILE_ENV, MATMUL_TILE_ENV, formatMatmulTile, parseMatmulTile, optionsFromVariant } from './options.js';
 export type { KernelTime } from './profiler.js';
 export type { PoolStats } from './buffer-pool.js';
+export type { BindGroupCacheStats } from './bind-group-cache.js';
 export type { PipelineCacheStats } from './pipeline-cache.js';
 export type { StreamStats } from './command-stream.js';
 export { MATMUL_TILES } from './kernels/matmul.js';

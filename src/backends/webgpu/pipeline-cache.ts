@@ -67,7 +67,9 @@ export class PipelineCache {
     let layout = this.layouts.get(signature);
     if (!layout) {
       const visibility = this.dawn.ShaderStage.COMPUTE;
-      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility, buffer: { type: 'uniform' } }];
+      // The params block is bound at a dynamic offset, so one bind group serves every dispatch
+      // on the same buffers (see bind-group-cache.ts).
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility, buffer: { type: 'uniform', hasDynamicOffset: true } }];
       program.bindings.forEach((b, i) => {
         entries.push({ binding: i + 1, visibility, buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' } });
       });

@@ -10,6 +10,7 @@ import type {
   RandomDistribution, ReduceOp, StridedInput, StridedLayout, UnaryOp,
 } from '../backend.js';
 import { openDevice, type AdapterDescription, type AdapterAttempt, type F16Mode } from './adapter.js';
+import type { BindGroupCacheStats } from './bind-group-cache.js';
 import { BufferPool, WebGpuBuffer, type PoolStats } from './buffer-pool.js';
 import { alignUp, CommandStream, type StreamStats } from './command-stream.js';
 import type { DawnModule } from './dawn.js';
@@ -109,7 +110,8 @@ export class WebGpuBackend implements Backend, KernelHost {
       if (this.gpuErrors.length < 16) this.gpuErrors.push(message);
     });
     const usage = dawn.BufferUsage;
-    this.pool = new BufferPool(device, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST, this.maxBufferBytes);
+    // The stream exists by the time the pool destroys anything (releaseCached).
+    this.pool = new BufferPool(device, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST, this.maxBufferBytes, (gpu) => this.stream.forgetBuffer(gpu));
     this.pipelines = new PipelineCache(device, dawn, (program, message) => {
       const numbered = program.code.split('\n').map((line, i) => `${String(i + 1).padStart(4)}: ${line}`).join('\n');
       if (this.gpuErrors.length < 16) this.gpuErrors.push(`kernel ${program.label} (${program.key}) failed to compile: ${message}\n${numbered}`);
@@ -252,6 +254,7 @@ export class WebGpuBackend implements Backend, KernelHost {
   poolStats(): PoolStats { return this.pool.stats(); }
   pipelineStats(): PipelineCacheStats { return this.pipelines.stats(); }
   streamStats(): StreamStats { return this.stream.stats(); }
+  bindGroupStats(): BindGroupCacheStats { return this.stream.bindGroupStats(); }
 
   /** Destroys the pool's free buffers (reserved bytes drop to allocated bytes). */
   releaseCachedMemory(): void {
