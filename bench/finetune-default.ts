@@ -6,7 +6,7 @@
 //   npx tsx bench/finetune-default.ts [--runs N]
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -15,6 +15,7 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
 
 const TARGET_S = 120;
+const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
 const results: { wallS: number; report: any }[] = [];
 for (let i = 0; i < runs; i++) {
   const started = performance.now();
@@ -29,7 +30,7 @@ for (let i = 0; i < runs; i++) {
 
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
-  node: process.version, commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+  node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => x.toFixed(1)).join(' '), commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
 };
 const walls = results.map((r) => r.wallS);
 const summary = {
@@ -50,7 +51,7 @@ writeFileSync('bench/results/finetune-default.json', `${JSON.stringify(summary, 
 const md = [
   '# `npm run finetune` on the embedded default',
   '',
-  `Command: \`${summary.command}\` (commit ${machine.commit}); ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}.`,
+  `Command: \`${summary.command}\` (commit ${machine.commit}); ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; load average before/after ${machine.loadAverageBefore} / ${machine.loadAverageAfter}.`,
   `Measured: ${summary.measured}. Target: ${TARGET_S} s on a 2-core machine without a GPU.`,
   '',
   '| run | wall s | backend | steps | training s | loss first -> last | held-out loss before -> after |',

@@ -22,6 +22,9 @@ const { values } = parseArgs({
     'rss-every': { type: 'string', default: '25' },
     out: { type: 'string', default: 'soak' },
     configs: { type: 'string', default: 'plain,all' },
+    // Read each micro-batch's loss back, as finetune() does: on a GPU backend a loop that never
+    // awaits runs ahead of the device and queues work without bound (nothing leaks, it just waits).
+    'read-loss': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -68,6 +71,7 @@ async function soak(backendSpec: string, config: Config) {
       });
       const scaled = scaler.scale(loss);
       scaled.backward();
+      if (values['read-loss']) await loss.item();
       g.dispose([loss, scaled]);
     }
     await scaler.step(opt);
@@ -107,7 +111,7 @@ for (const spec of values.backends.split(',')) {
     results.push(r);
   }
 }
-const command = `node --expose-gc --import tsx bench/soak.ts --steps ${steps} --backends ${values.backends} --seq-len ${seqLen} --rss-every ${rssEvery} --configs ${values.configs} --out ${values.out}`;
+const command = `node --expose-gc --import tsx bench/soak.ts --steps ${steps} --backends ${values.backends} --seq-len ${seqLen} --rss-every ${rssEvery} --configs ${values.configs}${values['read-loss'] ? ' --read-loss' : ''} --out ${values.out}`;
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/${values.out}.json`, `${JSON.stringify({ command, machine, results }, null, 2)}\n`);
