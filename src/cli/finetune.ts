@@ -16,33 +16,9 @@ import { PRESET_NAMES } from '../nn/model-args.js';
 import { finetune } from '../train/finetune.js';
 import type { FinetuneOptions } from '../train/finetune-config.js';
 import { formatFinetuneReport } from '../train/finetune-report.js';
-import { backendSpec, backendSpecDetails } from './backend-specs.js';
-import { commaList, defineCommand, nonNegativeInteger, nonNegativeNumber, oneOf, path, positiveInteger, type OptionValues, type ValueKind } from './flags.js';
-
-/** `auto` or a backend spec. */
-function backendOrAuto(): ValueKind<string> {
-  const spec = backendSpec();
-  return { placeholder: 'SPEC', accepts: `'auto' or ${spec.accepts}`, parse: (raw) => (raw === 'auto' ? raw : spec.parse(raw)) };
-}
-
-/** `r,alpha,dropout` (any prefix; the rest keep the seed's 16, 32, 0.05). */
-function loraSpec(): ValueKind<{ r: number; alpha: number; dropout: number }> {
-  return {
-    placeholder: 'R,ALPHA,DROPOUT',
-    accepts: 'r[,alpha[,dropout]]: a positive integer rank, a positive alpha, a dropout in [0, 1) (default 16,32,0.05)',
-    parse(raw) {
-      const parts = raw.split(',').map((p) => p.trim());
-      if (parts.length > 3 || parts.some((p) => p === '')) throw new Error(`'${raw}' is not r[,alpha[,dropout]]`);
-      const [r, alpha, dropout] = [Number(parts[0] ?? 16), Number(parts[1] ?? 32), Number(parts[2] ?? 0.05)];
-      if (!Number.isSafeInteger(r) || r < 1) throw new Error(`rank '${parts[0]}' is not a positive integer`);
-      if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`alpha '${parts[1]}' is not a positive number`);
-      if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout '${parts[2]}' is not in [0, 1)`);
-      return { r, alpha, dropout };
-    },
-  };
-}
-
-const LORA_TARGETS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
+import { backendSpecDetails } from './backend-specs.js';
+import { backendOrAuto, integerAtLeast, LORA_TARGETS, loraSpec } from './technique-flags.js';
+import { commaList, defineCommand, nonNegativeInteger, nonNegativeNumber, oneOf, path, positiveInteger, type OptionValues } from './flags.js';
 
 const options = {
   preset: { type: 'string', short: 'p', description: 'model preset (randomly initialized unless --weights)', value: oneOf(PRESET_NAMES), default: 'tiny' },
@@ -51,7 +27,7 @@ const options = {
   layers: { type: 'string', short: 'l', description: "transformer blocks (default: the preset's)", value: positiveInteger() },
   backend: { type: 'string', short: 'b', description: "backend, or 'auto': the fastest found here, with the reason printed", value: backendOrAuto(), default: 'auto', details: backendSpecDetails() },
   'batch-size': { type: 'string', description: 'records per micro-batch', value: positiveInteger(), default: '8' },
-  'max-seq-len': { type: 'string', description: 'model_max_length: examples are truncated to it', value: integerAtLeast2(), default: '256' },
+  'max-seq-len': { type: 'string', description: 'model_max_length: examples are truncated to it', value: integerAtLeast(2), default: '256' },
   epochs: { type: 'string', short: 'e', description: 'passes over the training data', value: positiveInteger(), default: '1' },
   'max-samples': { type: 'string', description: 'use only the first N training records', value: positiveInteger() },
   lr: { type: 'string', description: 'AdamW learning rate (the seed used 1e-5 on a pretrained 7B)', value: nonNegativeNumber(), default: '1e-3' },
@@ -76,11 +52,6 @@ const options = {
   json: { type: 'boolean', description: 'print the report as JSON (no progress bar)' },
   quiet: { type: 'boolean', short: 'q', description: 'no progress bar' },
 } as const;
-
-function integerAtLeast2(): ValueKind<number> {
-  const base = positiveInteger();
-  return { placeholder: 'N', accepts: 'an integer >= 2', parse: (raw) => { const n = base.parse(raw); if (n < 2) throw new Error(`'${raw}' is not an integer >= 2`); return n; } };
-}
 
 export type FinetuneFlags = OptionValues<typeof options>;
 

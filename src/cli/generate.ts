@@ -12,13 +12,9 @@ import { prepareModel, type PreparedModel } from '../train/model-setup.js';
 import { loadFinetunedModel } from '../train/run-checkpoint.js';
 import { loadPeftAdapter } from '../train/weights/peft-adapter.js';
 import { PRESET_NAMES } from '../nn/model-args.js';
-import { backendSpec, backendSpecDetails } from './backend-specs.js';
-import { defineCommand, oneOf, path, positiveInteger, type ValueKind } from './flags.js';
-
-function backendOrAuto(): ValueKind<string> {
-  const spec = backendSpec();
-  return { placeholder: 'SPEC', accepts: `'auto' or ${spec.accepts}`, parse: (raw) => (raw === 'auto' ? raw : spec.parse(raw)) };
-}
+import { backendSpecDetails } from './backend-specs.js';
+import { backendOrAuto } from './technique-flags.js';
+import { defineCommand, oneOf, path, positiveInteger } from './flags.js';
 
 export const generateCommand = defineCommand({
   name: 'generate',

@@ -23,37 +23,12 @@ import { matrixJson, matrixPageMarkdown, memoryChartRows, runtimeChartRows } fro
 import { DEFAULT_MATRIX_SETTINGS, type MatrixSettings } from '../study/matrix-runner.js';
 import { exportMemoryTimeline } from '../study/timeline-export.js';
 import { peakLocation } from '../study/timeline-replay.js';
-import { backendSpec, backendSpecDetails } from './backend-specs.js';
+import { backendSpecDetails } from './backend-specs.js';
+import { backendOrAuto, integerAtLeast, loraSpec } from './technique-flags.js';
 import { commaList, defineCommand, nonNegativeInteger, nonNegativeNumber, oneOf, path, positiveInteger, type OptionValues, type ValueKind } from './flags.js';
-
-function backendOrAuto(): ValueKind<string> {
-  const spec = backendSpec();
-  return { placeholder: 'SPEC', accepts: `'auto' or ${spec.accepts}`, parse: (raw) => (raw === 'auto' ? raw : spec.parse(raw)) };
-}
-
-function integerAtLeast(min: number): ValueKind<number> {
-  const base = positiveInteger();
-  return { placeholder: 'N', accepts: `an integer >= ${min}`, parse: (raw) => { const n = base.parse(raw); if (n < min) throw new Error(`'${raw}' is not an integer >= ${min}`); return n; } };
-}
 
 function combinationKind(): ValueKind<Combination> {
   return { placeholder: 'NAME', accepts: "'plain' or some of GA, CK, MP, f16-base, LoRA joined by '+' (e.g. CK+MP+LoRA)", parse: (raw) => parseCombinationName(raw) };
-}
-
-function loraSpec(): ValueKind<{ r: number; alpha: number; dropout: number }> {
-  return {
-    placeholder: 'R,ALPHA,DROPOUT',
-    accepts: 'r[,alpha[,dropout]] (default 16,32,0.05, the seed\'s)',
-    parse(raw) {
-      const parts = raw.split(',').map((p) => p.trim());
-      if (parts.length > 3 || parts.some((p) => p === '')) throw new Error(`'${raw}' is not r[,alpha[,dropout]]`);
-      const [r, alpha, dropout] = [Number(parts[0]), Number(parts[1] ?? 32), Number(parts[2] ?? 0.05)];
-      if (!Number.isSafeInteger(r) || r < 1) throw new Error(`rank '${parts[0]}' is not a positive integer`);
-      if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`alpha '${parts[1]}' is not a positive number`);
-      if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout '${parts[2]}' is not in [0, 1)`);
-      return { r, alpha, dropout };
-    },
-  };
 }
 
 const d = DEFAULT_MATRIX_SETTINGS;

@@ -13,37 +13,14 @@ import {
   explainPeak, formatMemoryPrediction, formatPeakExplanation, formatTechniqueMatrix, predictTechniqueMatrix, predictTrainingMemory,
 } from '../study/memory-model.js';
 import type { TrainingMemoryOptions } from '../study/memory-model-spec.js';
-import { commaList, defineCommand, oneOf, positiveInteger, UsageError, type OptionValues, type ValueKind } from './flags.js';
-
-/** `r,alpha,dropout` (any prefix; the rest keep the seed's 16, 32, 0.05), as `gradlab finetune --lora` reads it. */
-function loraSpec(): ValueKind<{ r: number; alpha: number; dropout: number }> {
-  return {
-    placeholder: 'R,ALPHA,DROPOUT',
-    accepts: 'r[,alpha[,dropout]]: a positive integer rank, a positive alpha, a dropout in [0, 1) (default 16,32,0.05)',
-    parse(raw) {
-      const parts = raw.split(',').map((p) => p.trim());
-      if (parts.length > 3 || parts.some((p) => p === '')) throw new Error(`'${raw}' is not r[,alpha[,dropout]]`);
-      const [r, alpha, dropout] = [Number(parts[0] ?? 16), Number(parts[1] ?? 32), Number(parts[2] ?? 0.05)];
-      if (!Number.isSafeInteger(r) || r < 1) throw new Error(`rank '${parts[0]}' is not a positive integer`);
-      if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`alpha '${parts[1]}' is not a positive number`);
-      if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout '${parts[2]}' is not in [0, 1)`);
-      return { r, alpha, dropout };
-    },
-  };
-}
-
-function integerAtLeast2(): ValueKind<number> {
-  const base = positiveInteger();
-  return { placeholder: 'N', accepts: 'an integer >= 2', parse: (raw) => { const n = base.parse(raw); if (n < 2) throw new Error(`'${raw}' is not an integer >= 2`); return n; } };
-}
-
-const LORA_TARGETS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
+import { integerAtLeast, LORA_TARGETS, loraSpec } from './technique-flags.js';
+import { commaList, defineCommand, oneOf, positiveInteger, UsageError, type OptionValues } from './flags.js';
 
 const options = {
   preset: { type: 'string', short: 'p', description: 'model preset', value: oneOf(PRESET_NAMES), default: '7b' },
   layers: { type: 'string', short: 'l', description: "transformer blocks (default: the preset's)", value: positiveInteger() },
-  'vocab-size': { type: 'string', description: "vocabulary size (default: the preset's, 32000)", value: integerAtLeast2() },
-  'seq-len': { type: 'string', description: 'tokens per record: every batch padded to exactly this', value: integerAtLeast2(), default: '512' },
+  'vocab-size': { type: 'string', description: "vocabulary size (default: the preset's, 32000)", value: integerAtLeast(2) },
+  'seq-len': { type: 'string', description: 'tokens per record: every batch padded to exactly this', value: integerAtLeast(2), default: '512' },
   'batch-size': { type: 'string', description: 'records per micro-batch', value: positiveInteger(), default: '1' },
   accumulate: { type: 'string', short: 'k', description: 'gradient accumulation: micro-batches per optimizer step (with --matrix: the GA rows\' k, default 8)', value: positiveInteger() },
   exact: { type: 'boolean', description: 'exact accumulation (token-count normalization; its loss is a sum, so it saves no label count)' },

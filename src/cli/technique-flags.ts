@@ -1,0 +1,46 @@
+// Value kinds shared by the commands that train or model training runs
+// (finetune, generate, matrix, memory): the backend or 'auto', LoRA's
+// `r,alpha,dropout`, and integers with a lower bound.
+
+import { backendSpec } from './backend-specs.js';
+import { positiveInteger, type ValueKind } from './flags.js';
+
+/** The projections LoRA can adapt (Meta's names). */
+export const LORA_TARGETS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
+
+/** `auto` (the fastest backend found, reason printed) or a backend spec. */
+export function backendOrAuto(): ValueKind<string> {
+  const spec = backendSpec();
+  return { placeholder: 'SPEC', accepts: `'auto' or ${spec.accepts}`, parse: (raw) => (raw === 'auto' ? raw : spec.parse(raw)) };
+}
+
+/** `r,alpha,dropout` (any prefix; the rest keep the seed's 16, 32, 0.05). */
+export function loraSpec(): ValueKind<{ r: number; alpha: number; dropout: number }> {
+  return {
+    placeholder: 'R,ALPHA,DROPOUT',
+    accepts: 'r[,alpha[,dropout]]: a positive integer rank, a positive alpha, a dropout in [0, 1) (default 16,32,0.05)',
+    parse(raw) {
+      const parts = raw.split(',').map((p) => p.trim());
+      if (parts.length > 3 || parts.some((p) => p === '')) throw new Error(`'${raw}' is not r[,alpha[,dropout]]`);
+      const [r, alpha, dropout] = [Number(parts[0] ?? 16), Number(parts[1] ?? 32), Number(parts[2] ?? 0.05)];
+      if (!Number.isSafeInteger(r) || r < 1) throw new Error(`rank '${parts[0]}' is not a positive integer`);
+      if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`alpha '${parts[1]}' is not a positive number`);
+      if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout '${parts[2]}' is not in [0, 1)`);
+      return { r, alpha, dropout };
+    },
+  };
+}
+
+/** An integer >= min. */
+export function integerAtLeast(min: number): ValueKind<number> {
+  const base = positiveInteger();
+  return {
+    placeholder: 'N',
+    accepts: `an integer >= ${min}`,
+    parse: (raw) => {
+      const n = Number(raw.trim());
+      if (!/^-?[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) throw new Error(`'${raw}' is not an integer >= ${min}`);
+      return min >= 1 ? base.parse(raw) : n;
+    },
+  };
+}
