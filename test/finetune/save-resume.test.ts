@@ -94,9 +94,12 @@ describe('a run killed at any moment leaves its last complete save loadable', ()
       const loaded = await loadFinetunedModel(dir);
       expect(loaded.step).toBe(run.state.step);
       loaded.model.dispose();
-      // Only the published checkpoint (and perhaps an abandoned .partial) remains.
+      // The published checkpoint is there. A kill between renaming a finished checkpoint into
+      // place and publishing it (or while older ones were being deleted) may leave one more
+      // step-* directory: unpublished, never read, removed by the next save.
       const steps = readdirSync(dir).filter((e) => e.startsWith('step-'));
-      expect(steps).toEqual([path.split('/').pop()]);
+      expect(steps).toContain(path.split('/').pop());
+      expect(steps.length).toBeLessThanOrEqual(2);
     }
     expect(lastStep).toBeGreaterThan(0);
   }, 300_000);
