@@ -56,7 +56,7 @@ async function soak(backendSpec: string, config: Config) {
   const opt = new g.AdamW(model.trainableParameters(), { lr: 1e-3 });
   const scaler = new g.GradScaler({ enabled: c.mixedPrecision });
   const records = await g.loadDefaultAlpaca('train');
-  const examples = g.tokenizeAlpacaDataset(records, tokenizer, { maxLength: seqLen }).filter((e) => e.labels.some((l, i) => i > 0 && l !== -100));
+  const examples = g.tokenizeAlpacaDataset(records, tokenizer, { maxLength: seqLen }).filter((e) => g.targetTokenCount(e.labels, 1, e.labels.length) > 0);
   const order = new g.DataOrder({ datasetSize: examples.length, batchSize: 1, seed: 0 });
   const live: number[] = [];
   const rss: { step: number; rssMiB: number }[] = [];

@@ -11,6 +11,8 @@
 import { autocast } from '../autograd/autocast.js';
 import { startMemoryTimeline, stopMemoryTimeline, type MemoryTimeline } from '../tensor/memory-timeline.js';
 import { backward } from '../autograd/backward.js';
+import { add, mul } from '../autograd/functional.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import type { Backend } from '../backends/backend.js';
 import { chooseBestBackend } from '../backends/best-backend.js';
 import { createBackend } from '../backends/registry.js';
@@ -20,6 +22,7 @@ import type { MemoryReport } from '../tensor/memory-ledger.js';
 import { memoryReport, resetPeakMemory, resetWork, workReport } from '../tensor/reports.js';
 import { currentBackendIfAny, forgetBackend, useBackend } from '../tensor/runtime.js';
 import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { WorkReport } from '../tensor/work-counter.js';
 import { AdamW } from './adamw.js';
 import { loadAlpacaFile } from './data/alpaca-file.js';
@@ -111,7 +114,7 @@ export async function finetune(options: FinetuneOptions = {}, hooks: FinetuneHoo
     const tokenized = tokenizeAlpacaDataset(train, tokenizer, { maxLength: config.maxSeqLen });
     // A record whose response lies wholly beyond maxSeqLen has no target token: it would make a
     // micro-batch's mean loss NaN, so it is left out, and said so.
-    const usable: TokenizedExample[] = tokenized.filter((e) => e.labels.some((l, i) => i > 0 && l !== -100));
+    const usable: TokenizedExample[] = tokenized.filter((e) => targetTokenCount(e.labels, 1, e.labels.length) > 0);
     const droppedNoTarget = tokenized.length - usable.length;
     const truncated = tokenized.filter((e) => e.truncated).length;
     if (usable.length === 0) throw new Error(`finetune: no training record has a response token within maxSeqLen ${config.maxSeqLen}`);
@@ -168,7 +171,8 @@ export async function finetune(options: FinetuneOptions = {}, hooks: FinetuneHoo
       }
       const counts = window.map((b) => targetTokenCount(b.labels, b.batchSize, b.seqLen));
       const windowTokens = counts.reduce((a, b) => a + b, 0);
-      let lossSum = 0;
+      // The window's summed token losses stay on the device: one readback per step, not per micro-batch.
+      let lossSum: Tensor | null = null;
       let windowInputTokens = 0;
       for (let i = 0; i < window.length; i++) {
         const batch = window[i];
@@ -181,10 +185,12 @@ export async function finetune(options: FinetuneOptions = {}, hooks: FinetuneHoo
         const scaled = scaler.scale(loss);
         backward(scaled);
         if (scaled !== loss) scaled.dispose();
-        const value = await loss.item();
+        // Back to a token sum: seed mode's loss is mean/k, exact mode's is sum/windowTokens.
+        const toSum = config.accumulationMode === 'seed' ? config.accumulate * counts[i] : windowTokens;
+        const previous: Tensor | null = lossSum;
+        lossSum = noGrad(() => tidy(() => (previous ? add(previous, mul(loss, toSum)) : mul(loss, toSum)))).keep();
+        previous?.dispose();
         loss.dispose();
-        // Back to the token mean: seed mode's value is mean/k, exact mode's is sum/windowTokens.
-        lossSum += config.accumulationMode === 'seed' ? value * config.accumulate * counts[i] : value * windowTokens;
         windowInputTokens += batch.lengths.reduce((a, b) => a + b, 0);
         microBatches++;
       }
@@ -195,7 +201,8 @@ export async function finetune(options: FinetuneOptions = {}, hooks: FinetuneHoo
       if (!stepped) skippedSteps++;
       step++;
       tokensSeen += windowInputTokens;
-      const loss = lossSum / windowTokens;
+      const loss = (await lossSum!.item()) / windowTokens;
+      lossSum!.dispose();
       losses.push({ step, loss, lossScale: config.mixedPrecision ? scaler.getScale() : 1 });
       hooks.onProgress?.({
         epoch: epoch + 1, epochs: config.epochs, step, totalSteps, loss,

@@ -180,20 +180,25 @@ export function configMismatches(saved: RunFile['config'], config: FinetuneConfi
     .map((k) => `${k}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify(now[k])}`);
 }
 
+/** A checkpoint's weights into a model built from its config: the LoRA factors (every one required) or the whole state dict. */
+async function loadCheckpointWeights(path: string, run: RunFile, model: Transformer): Promise<void> {
+  if (!run.config.lora) {
+    await loadStateDictFromSafetensors(model, join(path, MODEL_FILE));
+    return;
+  }
+  const adapter = await loadSafetensors(join(path, ADAPTER_FILE));
+  try {
+    model.loadStateDict(adapter, { strict: false, source: join(path, ADAPTER_FILE) });
+    const missing = [...loraStateDict(model).keys()].filter((k) => !adapter.has(k));
+    if (missing.length > 0) throw new Error(`resume: ${join(path, ADAPTER_FILE)} lacks ${missing.join(', ')}`);
+  } finally {
+    dispose([...adapter.values()]);
+  }
+}
+
 /** Loads weights (or the adapter) and the optimizer's tensors of a checkpoint into a freshly prepared run. */
 export async function restoreRunCheckpoint(path: string, run: RunFile, model: Transformer, optimizer: AdamW, scaler: GradScaler): Promise<RunState> {
-  if (run.config.lora) {
-    const adapter = await loadSafetensors(join(path, ADAPTER_FILE));
-    try {
-      model.loadStateDict(adapter, { strict: false, source: join(path, ADAPTER_FILE) });
-      const missing = [...loraStateDict(model).keys()].filter((k) => !adapter.has(k));
-      if (missing.length > 0) throw new Error(`resume: ${join(path, ADAPTER_FILE)} lacks ${missing.join(', ')}`);
-    } finally {
-      dispose([...adapter.values()]);
-    }
-  } else {
-    await loadStateDictFromSafetensors(model, join(path, MODEL_FILE));
-  }
+  await loadCheckpointWeights(path, run, model);
   const tensors = await loadSafetensors(join(path, OPTIMIZER_FILE));
   try {
     const state: AdamWStateDict['state'] = {};
@@ -224,16 +229,7 @@ export async function loadFinetunedModel(dir: string): Promise<PreparedModel & {
   const { path, run } = await readLatestCheckpoint(dir);
   const prepared = await prepareModel({ ...run.config, checkpointing: 'none' });
   try {
-    if (run.config.lora) {
-      const adapter = await loadSafetensors(join(path, ADAPTER_FILE));
-      try {
-        prepared.model.loadStateDict(adapter, { strict: false, source: join(path, ADAPTER_FILE) });
-      } finally {
-        dispose([...adapter.values()]);
-      }
-    } else {
-      await loadStateDictFromSafetensors(prepared.model, join(path, MODEL_FILE));
-    }
+    await loadCheckpointWeights(path, run, prepared.model);
   } catch (err) {
     prepared.model.dispose();
     throw err;
