@@ -17,7 +17,7 @@ import { finetune } from '../train/finetune.js';
 import type { FinetuneOptions } from '../train/finetune-config.js';
 import { formatFinetuneReport } from '../train/finetune-report.js';
 import { backendSpecDetails } from './backend-specs.js';
-import { backendOrAuto, integerAtLeast, LORA_TARGETS, loraSpec } from './technique-flags.js';
+import { backendOrAuto, integerAtLeast, LORA_TARGETS, loraSpec, SEED_LORA_SPEC, SEED_LORA_TARGETS } from './technique-flags.js';
 import { commaList, defineCommand, nonNegativeInteger, nonNegativeNumber, oneOf, path, positiveInteger, type OptionValues } from './flags.js';
 
 const options = {
@@ -38,7 +38,7 @@ const options = {
   checkpointing: { type: 'string', short: 'c', description: "gradient checkpointing: 'block' (one segment per block) or 'two-segments' (the seed's)", value: oneOf(CHECKPOINTING_MODES), default: 'none' },
   'mixed-precision': { type: 'boolean', short: 'm', description: 'autocast f16 with a GradScaler (PyTorch semantics)' },
   'f16-base': { type: 'boolean', description: 'store frozen weights in f16 (no per-use copies under LoRA; needs --mixed-precision)' },
-  lora: { type: 'string', description: 'LoRA on --lora-targets: rank, alpha, dropout (bare --lora: the seed\'s 16,32,0.05)', value: loraSpec(), bareValue: '16,32,0.05' },
+  lora: { type: 'string', description: 'LoRA on --lora-targets: rank, alpha, dropout (bare --lora: the seed\'s 16,32,0.05)', value: loraSpec(), bareValue: SEED_LORA_SPEC },
   'lora-targets': { type: 'string', description: 'projections to adapt (default wq,wv)', value: commaList(oneOf(LORA_TARGETS), { minItems: 1, unique: true }) },
   data: { type: 'string', short: 'd', description: 'training data: an Alpaca-format JSON array (default: the embedded set)', value: path({ mustBe: 'file' }) },
   'eval-data': { type: 'string', description: 'held-out data (default: the embedded eval split, when --data is not given)', value: path({ mustBe: 'file' }) },
@@ -72,7 +72,7 @@ export function finetuneOptionsFromFlags(f: FinetuneFlags): FinetuneOptions {
     lr: f.lr, weightDecay: f['weight-decay'], seed: f.seed,
     accumulate: f.accumulate, accumulationMode: f.exact ? 'exact' : 'seed',
     checkpointing: f.checkpointing, mixedPrecision: f['mixed-precision'], f16Base: f['f16-base'],
-    lora: f.lora ? { ...f.lora, targets: f['lora-targets'] ?? ['wq', 'wv'] } : null,
+    lora: f.lora ? { ...f.lora, targets: f['lora-targets'] ?? [...SEED_LORA_TARGETS] } : null,
     data: f.data, evalData: f['eval-data'], evalSamples: f['eval-samples'], maxNewTokens: f['max-new-tokens'],
     save: f.save, saveEvery: f['save-every'], resume: f.resume, maxSteps: f['max-steps'],
     recordTimeline: f.timeline !== undefined,

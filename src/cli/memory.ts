@@ -13,7 +13,7 @@ import {
   explainPeak, formatMemoryPrediction, formatPeakExplanation, formatTechniqueMatrix, predictTechniqueMatrix, predictTrainingMemory,
 } from '../study/memory-model.js';
 import type { TrainingMemoryOptions } from '../study/memory-model-spec.js';
-import { integerAtLeast, LORA_TARGETS, loraSpec } from './technique-flags.js';
+import { integerAtLeast, LORA_TARGETS, loraSpec, SEED_LORA_SPEC, SEED_LORA_TARGETS } from './technique-flags.js';
 import { commaList, defineCommand, oneOf, positiveInteger, UsageError, type OptionValues } from './flags.js';
 
 const options = {
@@ -27,7 +27,7 @@ const options = {
   checkpointing: { type: 'string', short: 'c', description: "gradient checkpointing: 'block' or 'two-segments' (the seed's; with --matrix: the CK rows' mode)", value: oneOf(CHECKPOINTING_MODES), default: 'none' },
   'mixed-precision': { type: 'boolean', short: 'm', description: 'autocast f16 with a GradScaler' },
   'f16-base': { type: 'boolean', description: 'frozen weights stored in f16 (needs --mixed-precision)' },
-  lora: { type: 'string', description: "LoRA on --lora-targets: rank, alpha, dropout (bare --lora: the seed's 16,32,0.05)", value: loraSpec(), bareValue: '16,32,0.05' },
+  lora: { type: 'string', description: "LoRA on --lora-targets: rank, alpha, dropout (bare --lora: the seed's 16,32,0.05)", value: loraSpec(), bareValue: SEED_LORA_SPEC },
   'lora-targets': { type: 'string', description: 'projections to adapt (default wq,wv)', value: commaList(oneOf(LORA_TARGETS), { minItems: 1, unique: true }) },
   explain: { type: 'boolean', description: 'also list what the peak is made of: the live storages grouped by the op and module that made them' },
   matrix: { type: 'boolean', description: 'predict all 16 combinations (+ f16-base variants) as a Markdown table, with 40 GiB / 80 GiB verdicts' },
@@ -50,7 +50,7 @@ export function memoryOptionsFromFlags(f: MemoryFlags): TrainingMemoryOptions {
     checkpointing: f.checkpointing,
     mixedPrecision: f['mixed-precision'],
     f16Base: f['f16-base'],
-    lora: f.lora ? { ...f.lora, targets: (f['lora-targets'] ?? ['wq', 'wv']) as ProjectionName[] } : null,
+    lora: f.lora ? { ...f.lora, targets: (f['lora-targets'] ?? [...SEED_LORA_TARGETS]) as ProjectionName[] } : null,
   };
 }
 
