@@ -92,4 +92,24 @@ describe('safetensors writer: Unicode names and metadata', () => {
     expect((8 + parsed.headerLength) % 8).toBe(0);
     expect(Object.keys(parsed.header).sort()).toEqual(['é', '😀x'].sort());
   });
+
+  it('names that are Object.prototype keys ("__proto__", "constructor", "toString") are written as own header keys', async () => {
+    // Found by the property above (seed 1830287840): a plain {} header turned
+    // header["__proto__"] = entry into a prototype assignment that JSON.stringify dropped.
+    const file = join(dir, 'proto.safetensors');
+    const names = ['__proto__', 'constructor', 'toString'];
+    await saveSafetensors(file, names.map((n, i) => [n, g.full([i + 1], i + 1)] as const), { dtypes: { constructor: 'F16' as const } });
+    const parsed = parseSafetensors(new Uint8Array(readFileSync(file)));
+    expect(Object.keys(parsed.header).sort()).toEqual([...names].sort());
+    const proto = Object.getOwnPropertyDescriptor(parsed.header, '__proto__')?.value as { dtype: string; shape: number[] };
+    expect(proto).toMatchObject({ dtype: 'F32', shape: [1] });
+    expect((parsed.header.constructor as unknown as { dtype: string }).dtype).toBe('F16');
+    const reader = await SafetensorsReader.open(file);
+    try {
+      expect(reader.names().sort()).toEqual([...names].sort());
+      expect(Array.from(await (await reader.readTensor('toString')).data())).toEqual([3, 3, 3]);
+    } finally {
+      await reader.close();
+    }
+  });
 });

@@ -44,7 +44,9 @@ export async function saveSafetensors(file: string, tensors: NamedTensors, optio
   const list = entriesOf(tensors);
   const fail = (problem: string): never => { throw new WeightFileError(file, `cannot save: ${problem}`); };
   const seen = new Set<string>();
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" (legal in the format) must become an own
+  // key of the JSON header, not a prototype assignment that JSON.stringify drops.
+  const header: Record<string, unknown> = Object.create(null);
   if (options.metadata) {
     for (const [k, v] of Object.entries(options.metadata)) if (typeof v !== 'string') fail(`metadata value for '${k}' must be a string`);
     header.__metadata__ = options.metadata;
@@ -56,7 +58,7 @@ export async function saveSafetensors(file: string, tensors: NamedTensors, optio
     if (seen.has(name)) fail(`tensor name '${name}' appears twice`);
     seen.add(name);
     if (t.isDisposed) fail(`tensor '${name}' was disposed`);
-    const dtype = options.dtypes?.[name] ?? FILE_DTYPE[t.dtype];
+    const dtype = (options.dtypes && Object.hasOwn(options.dtypes, name) ? options.dtypes[name] : undefined) ?? FILE_DTYPE[t.dtype];
     if (!(SAFETENSORS_DTYPES as readonly string[]).includes(dtype)) fail(`tensor '${name}': unsupported file dtype '${dtype}' (use ${SAFETENSORS_DTYPES.join(', ')})`);
     const intTarget = dtype === 'I32' || dtype === 'I64';
     if (intTarget !== (t.dtype === 'i32')) fail(`tensor '${name}' (${t.describe()}) cannot be stored as ${dtype}`);
