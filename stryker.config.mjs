@@ -3,7 +3,9 @@
 // ops, the CPU fused kernels, the memory ledger, the weight files) and runs
 // the CPU-only tests that cover them (vitest.mutate.config.ts); then
 // scripts/mutation-summary.ts writes the score per folder to bench/results.
-// Narrow a run with `npm run mutate -- --mutate src/tensor/memory-ledger.ts`.
+// Narrow a run with `npm run mutate -- --mutate src/tensor/memory-ledger.ts`;
+// scripts/mutate-by-folder.sh runs one folder at a time, so each finished
+// folder's report survives an interrupted run.
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -23,7 +25,7 @@ export default {
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
   timeoutMS: 60_000,
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: 'bench/results/tmp/mutation/mutation.json' },
+  jsonReporter: { fileName: process.env.STRYKER_JSON_REPORT ?? 'bench/results/tmp/mutation/mutation.json' },
   tempDirName: '.scratch/stryker-tmp',
   cleanTempDir: true,
   thresholds: { high: 80, low: 60, break: null },

@@ -1,6 +1,7 @@
 // Turns StrykerJS's JSON report into the mutation score per folder, written to
 // bench/results/mutation-score.{json,md}: `npm run mutate` runs it after Stryker.
-//   npx tsx scripts/mutation-summary.ts [REPORT] [OUT_BASENAME]
+//   npx tsx scripts/mutation-summary.ts [REPORT.json ...] [OUT_BASENAME]
+// Several reports (one per folder, from scripts/mutate-by-folder.sh) are merged.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
@@ -23,6 +24,18 @@ export interface FolderScore {
 }
 
 const KILLED = new Set(['Killed']);
+
+/** One report from several runs over disjoint files; a file in two reports is an error, not a silent overwrite. */
+export function mergeReports(reports: readonly Report[]): Report {
+  const files: Report['files'] = {};
+  for (const report of reports) {
+    for (const [file, entry] of Object.entries(report.files)) {
+      if (Object.hasOwn(files, file)) throw new Error(`mutation-summary: ${file} appears in two reports`);
+      files[file] = entry;
+    }
+  }
+  return { files };
+}
 
 export function scoresByFolder(report: Report): FolderScore[] {
   const folders = new Map<string, Mutant[]>();
@@ -65,9 +78,11 @@ export function markdown(rows: readonly FolderScore[], command: string, date: st
 }
 
 if (process.argv[1]?.endsWith('mutation-summary.ts')) {
-  const reportPath = process.argv[2] ?? 'bench/results/tmp/mutation/mutation.json';
-  const out = process.argv[3] ?? 'bench/results/mutation-score';
-  const rows = scoresByFolder(JSON.parse(readFileSync(reportPath, 'utf8')) as Report);
+  const args = process.argv.slice(2);
+  const reportPaths = args.filter((a) => a.endsWith('.json'));
+  const out = args.find((a) => !a.endsWith('.json')) ?? 'bench/results/mutation-score';
+  if (reportPaths.length === 0) reportPaths.push('bench/results/tmp/mutation/mutation.json');
+  const rows = scoresByFolder(mergeReports(reportPaths.map((p) => JSON.parse(readFileSync(p, 'utf8')) as Report)));
   const command = process.env.GRADLAB_MUTATE_COMMAND ?? 'npm run mutate';
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(dirname(out), { recursive: true });

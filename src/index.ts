@@ -15,6 +15,7 @@ export type { Backend, BackendCapabilities } from './backends/backend.js';
 export { CpuBackend, CPU_MAX_BUFFER_ENV, CPU_DEFAULT_MAX_BUFFER_BYTES, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { createBackend, parseBackendSpec, BACKEND_NAMES, type BackendName } from './backends/registry.js';
 export { useBackend, currentBackend, withBackend } from './tensor/runtime.js';
+export { DeviceAssertError } from './tensor/deferred-index-checks.js';
 
 // Memory ledger and work counter
 export { memoryReport, resetPeakMemory, workReport, resetWork, type PrintableMemoryReport, type PrintableWorkReport } from './tensor/reports.js';

@@ -85,6 +85,13 @@ export interface BackendCapabilities {
   readonly features: readonly string[];
   /** Backend reads are asynchronous with real device latency (a GPU). */
   readonly asyncDevice: boolean;
+  /**
+   * 'immediate': gatherRows, scatterAddRows and crossEntropy(Backward) throw on
+   * an index outside its range, as they run (cpu, wasm). 'deferred' or absent:
+   * the kernels cannot throw (a GPU), so the tensor layer checks the indices
+   * on the device and raises at the next readback (src/tensor/deferred-index-checks.ts).
+   */
+  readonly indexErrors?: 'immediate' | 'deferred';
 }
 
 export interface BackendMemoryStats {

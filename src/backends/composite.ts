@@ -15,17 +15,17 @@ import type {
 
 type Core = Backend;
 
-function dense(buffer: BackendBuffer, shape: readonly number[], offset = 0): StridedInput {
+export function dense(buffer: BackendBuffer, shape: readonly number[], offset = 0): StridedInput {
   return { buffer, offset, strides: contiguousStrides(shape) };
 }
 
 /** A strided view of `buffer` with explicit strides (0 broadcasts). */
-function view(buffer: BackendBuffer, strides: readonly number[], offset = 0): StridedInput {
+export function view(buffer: BackendBuffer, strides: readonly number[], offset = 0): StridedInput {
   return { buffer, offset, strides };
 }
 
 /** Scratch helpers bound to one kernel invocation; everything is freed at the end. */
-class Scratch {
+export class Scratch {
   private readonly held: BackendBuffer[] = [];
   constructor(private readonly core: Core, private readonly allocator: ScratchAllocator) {}
 

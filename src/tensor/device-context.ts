@@ -8,6 +8,7 @@ import { withCompositeDefaults } from '../backends/composite.js';
 import { kernelSpec } from '../backends/kernel-specs.js';
 import type { DType } from './dtype.js';
 import { bytesPerElement } from './dtype.js';
+import { DeferredIndexChecks } from './deferred-index-checks.js';
 import { MemoryLedger, type MemoryReport } from './memory-ledger.js';
 import { Storage } from './storage.js';
 import { WorkCounter } from './work-counter.js';
@@ -34,10 +35,12 @@ export class DeviceContext {
   readonly ledger = new MemoryLedger();
   readonly work = new WorkCounter();
   readonly kernels: KernelSet;
+  /** Device-side index assertions, on backends whose kernels cannot throw; null where they throw themselves. */
+  readonly indexChecks: DeferredIndexChecks | null;
 
   constructor(readonly backend: Backend) {
     // Composite kernels' scratch buffers are temporaries in the ledger like any other.
-    this.kernels = withCompositeDefaults(backend, {
+    const kernels = withCompositeDefaults(backend, {
       alloc: (dtype, numel) => {
         this.ledger.add('temporaries', numel * bytesPerElement(dtype));
         return backend.alloc(dtype, numel);
@@ -47,6 +50,29 @@ export class DeviceContext {
         backend.free(buffer);
       },
     });
+    if (backend.capabilities.indexErrors === 'immediate') {
+      this.indexChecks = null;
+      this.kernels = kernels;
+    } else {
+      const checks = new DeferredIndexChecks(backend);
+      this.indexChecks = checks;
+      // Only the forward ops: their backward kernels use the same indices, after them.
+      this.kernels = Object.assign(Object.create(kernels) as KernelSet, {
+        gatherRows(table: BackendBuffer, rows: number, cols: number, indices: BackendBuffer, n: number, out: BackendBuffer): void {
+          checks.record('embedding', 'index', indices, n, rows);
+          kernels.gatherRows(table, rows, cols, indices, n, out);
+        },
+        crossEntropy(logits: BackendBuffer, labels: BackendBuffer, rows: number, cols: number, ignoreIndex: number, loss: BackendBuffer, lse: BackendBuffer): void {
+          checks.record('crossEntropy', 'label', labels, rows, cols, ignoreIndex);
+          kernels.crossEntropy(logits, labels, rows, cols, ignoreIndex, loss, lse);
+        },
+      });
+    }
+  }
+
+  /** Throws the first device-side index error recorded since the last readback (a no-op where kernels throw themselves). */
+  async raiseDeviceErrors(): Promise<void> {
+    await this.indexChecks?.raiseIfFailed();
   }
 
   get name(): string {

@@ -53,6 +53,7 @@ export class CpuBackend implements Backend {
       maxBufferBytes,
       features: ['reference', 'f16 computed in f64, rounded per output'],
       asyncDevice: false,
+      indexErrors: 'immediate',
     };
   }
 

@@ -80,6 +80,8 @@ export class GpuJsBackend<Block = unknown> implements Backend {
       maxBufferBytes: parts.maxBufferBytes,
       features: this.featureList,
       asyncDevice: parts.mode === 'webgpu',
+      // Kernels cannot throw: the tensor layer checks indices on the device and raises at the next readback.
+      indexErrors: 'deferred',
     };
     this.fused = fusedKernelsFor({
       launch: (call, out) => this.launch(call, out),

@@ -71,6 +71,7 @@ export class WasmBackend implements Backend {
       maxBufferBytes: MAX_MEMORY_BYTES / 2,
       features: ['simd128', `threads=${threads}`, 'shared memory', 'f16 storage converted in the kernels (round to nearest even)'],
       asyncDevice: false,
+      indexErrors: 'immediate',
     };
     this.view = { u8: new Uint8Array(memory.buffer) };
   }
@@ -292,6 +293,17 @@ export class WasmBackend implements Backend {
     if (bad >= 0) throw new Error(`embedding backward: index ${this.int32At(idx, bad)} at position ${bad} is out of range [0, ${rows})`);
   }
 
+  /** Labels live in this process's memory, so an invalid one throws here, before the kernel, as on the CPU reference. */
+  private assertLabels(op: string, labels: WasmBuffer, rows: number, cols: number, ignoreIndex: number): void {
+    const values = new Int32Array(this.bytes().buffer, labels.ptr, rows);
+    for (let i = 0; i < rows; i++) {
+      const label = values[i];
+      if (label !== ignoreIndex && (label < 0 || label >= cols)) {
+        throw new Error(`${op}: label ${label} at position ${i} is out of range [0, ${cols}) for ${cols} classes (and is not the ignore index ${ignoreIndex})`);
+      }
+    }
+  }
+
   private int32At(b: WasmBuffer, i: number): number {
     return new Int32Array(this.bytes().buffer, b.ptr, b.numel)[i];
   }
@@ -368,6 +380,7 @@ export class WasmBackend implements Backend {
     requireDType(lb, 'i32', 'cross-entropy labels');
     requireDType(lo, 'f32', 'cross-entropy loss');
     requireDType(ls, 'f32', 'cross-entropy lse');
+    this.assertLabels('crossEntropy', lb, rows, cols, ignoreIndex);
     this.run('k_cross_entropy', [x.ptr, lb.ptr, rows, cols, ignoreIndex, lo.ptr, ls.ptr, floatCode(x.dtype, 'cross-entropy')], rows * cols * 8);
   }
 
@@ -379,6 +392,7 @@ export class WasmBackend implements Backend {
     requireDType(ls, 'f32', 'cross-entropy-backward lse');
     requireDType(lb, 'i32', 'cross-entropy-backward labels');
     requireDType(gr, 'f32', 'cross-entropy-backward grad');
+    this.assertLabels('crossEntropyBackward', lb, rows, cols, ignoreIndex);
     this.run('k_cross_entropy_backward', [x.ptr, ls.ptr, lb.ptr, gr.ptr, rows, cols, ignoreIndex, asWasm(gLogits, 'cross-entropy-backward output').ptr, floatCode(x.dtype, 'cross-entropy backward')], rows * cols * 8);
   }
 

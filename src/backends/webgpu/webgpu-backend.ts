@@ -92,6 +92,8 @@ export class WebGpuBackend implements Backend, KernelHost {
         ...(this.matmulTile ? [`matmul tile: ${formatMatmulTile(this.matmulTile)}`] : []),
       ],
       asyncDevice: true,
+      // Kernels cannot throw: the tensor layer checks indices on the device and raises at the next readback.
+      indexErrors: 'deferred',
     };
     let rejectLost!: (e: Error) => void;
     this.lostSignal = new Promise<never>((_, reject) => { rejectLost = reject; });

@@ -3,8 +3,9 @@
 // f16 when both fall in one word) that walks the indices in order, so
 // duplicate indices accumulate in the same order as the CPU reference and
 // the result is deterministic, with no float atomics.
-// Out-of-range indices cannot throw on a GPU: gather writes NaN for them (so
-// the error shows in the loss) and scatter-add skips them.
+// Out-of-range indices cannot throw on a GPU: gather writes NaN for them and
+// scatter-add skips them; the tensor layer raises the error at the next
+// readback (src/tensor/deferred-index-checks.ts).
 
 import type { BackendBuffer } from '../../backend.js';
 import type { KernelHost } from '../kernel-host.js';
