@@ -2,7 +2,7 @@
 // folder. Expected figures counted by hand from the report below.
 
 import { describe, expect, it } from 'vitest';
-import { markdown, scoresByFolder } from '../../scripts/mutation-summary.js';
+import { markdown, mergeReports, scoresByFolder } from '../../scripts/mutation-summary.js';
 
 const m = (status: string) => ({ status });
 const report = {
@@ -24,5 +24,13 @@ describe('mutation summary', () => {
     // all: 6 detected of 8 valid -> 75 %; covered 6 / 7 = 85.7 %.
     expect(rows[2]).toMatchObject({ mutants: 9, score: 75, scoreCovered: 85.7 });
     expect(markdown(rows, 'npm run mutate', '2026-12-02')).toContain('| src/tensor | 4 | 2 | 1 | 1 | 0 | 0 | 75 | 75 |');
+  });
+
+  it('merges the per-folder reports of mutate-by-folder.sh, refusing a file reported twice', () => {
+    const [ledger, ops] = [{ files: { 'src/tensor/memory-ledger.ts': report.files['src/tensor/memory-ledger.ts'] } },
+      { files: { 'src/autograd/ops/reductions.ts': report.files['src/autograd/ops/reductions.ts'] } }];
+    const rows = scoresByFolder(mergeReports([ledger, ops]));
+    expect(rows.map((r) => [r.folder, r.mutants])).toEqual([['src/autograd/ops', 2], ['src/tensor', 4], ['all', 6]]);
+    expect(() => mergeReports([ledger, ledger])).toThrow('src/tensor/memory-ledger.ts appears in two reports');
   });
 });
