@@ -4,6 +4,7 @@
 # (see docs/PORTABLE-GPU-RUN.md). Inside:
 #   node.xz                  this machine's Node.js binary (xz -9)
 #   kernels.mjs              bench/kernels.ts bundled by esbuild (webgpu left external)
+#   kernels/gradlab-kernels.wasm  the wasm backend's kernels (found beside kernels.mjs, as in src/)
 #   torch_kernels.py         PyTorch figures, used when the server has python3 with torch
 #   node_modules/webgpu/     index.js, package.json, dist/linux-x64/dawn.node.xz
 #   libvulkan1.deb           Debian's Vulkan loader, unpacked only where libvulkan.so.1 is missing
@@ -41,6 +42,9 @@ ENTRY
   --external:webgpu --external:gpu.js --log-level=warning --outfile="$bundle/kernels.mjs" \
   --banner:js="import { createRequire as __gradlabCreateRequire } from 'node:module'; const require = (id) => globalThis.__gradlabBundledModules?.[id] ?? __gradlabCreateRequire(import.meta.url)(id);"
 cp "$root/bench/torch_kernels.py" "$bundle/"
+# The wasm backend reads its kernels from new URL('./kernels/gradlab-kernels.wasm', import.meta.url).
+mkdir -p "$bundle/kernels"
+cp "$root/src/backends/wasm/kernels/gradlab-kernels.wasm" "$bundle/kernels/"
 
 echo "portable-gpu-bundle: compressing node ($(readlink -f "$(command -v node)")) and dawn.node"
 xz -9 -T0 -c "$(readlink -f "$(command -v node)")" > "$bundle/node.xz"
@@ -63,7 +67,7 @@ cat > "$bundle/run.sh" <<'RUN'
 # Runs gradlab's kernel benchmark on this machine's GPU and writes every figure
 # to OUT_DIR (JSON + Markdown + run.log) as well as to the console.
 #   ./run.sh OUT_DIR [GPU]    GPU names the peak figures (h200, h200-nvl, h100, a100, l40s); default h200
-# Environment: BACKENDS (default webgpu:vulkan,webgpu:vulkan:packed,webgpu:gles,cpu), QUICK=1 (small
+# Environment: BACKENDS (default webgpu:vulkan,webgpu:vulkan:packed,webgpu:gles,wasm,cpu), QUICK=1 (small
 # shapes), CHECK=N conformance cases per kernel before timing (default 3), TILES="..." matmul tilings
 # to compare after the main run (default: a few; TILES= to skip), VK_DRIVER_FILES (else searched).
 set -eu
@@ -108,7 +112,7 @@ fi
 log "VK_DRIVER_FILES=${VK_DRIVER_FILES:-<loader default>}"
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi 2>&1 | tee -a "$LOG" || log "nvidia-smi not found"
 
-BACKENDS=${BACKENDS:-webgpu:vulkan,webgpu:vulkan:packed,webgpu:gles,cpu}
+BACKENDS=${BACKENDS:-webgpu:vulkan,webgpu:vulkan:packed,webgpu:gles,wasm,cpu}
 QUICK_FLAG=""
 if [ "${QUICK:-0}" = 1 ]; then QUICK_FLAG=--quick; fi
 set -- --backends "$BACKENDS" --gpu-peak "$GPU" --out "$OUT" --check "${CHECK:-3}" $QUICK_FLAG
