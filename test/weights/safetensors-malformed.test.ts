@@ -108,6 +108,68 @@ describe('malformed safetensors files are rejected with a clear message', () => 
     await r.close();
   });
 
+  it('header lengths at the edges: an 8-byte file, lengths 0 and 1, exactly the format limit', async () => {
+    const eight = join(dir, 'eight.safetensors');
+    writeFileSync(eight, Buffer.alloc(8)); // a length prefix of 0 and nothing else
+    expect(await openError(eight)).toMatch(/safetensors header length 0 is too short to hold a JSON object/);
+    const seven = join(dir, 'seven.safetensors');
+    writeFileSync(seven, Buffer.alloc(7));
+    expect(await openError(seven)).toMatch(/it is 7 bytes long, shorter than the 8-byte header length/);
+    expect(await openError(craft('{'))).toMatch(/safetensors header length 1 is too short to hold a JSON object/);
+    // 100000000 is allowed by the format; this file is merely truncated.
+    expect(await openError(craft('{}', undefined, 100_000_000n))).toMatch(/truncated: the safetensors header length says 100000000 bytes/);
+  });
+
+  it('metadata and entries that are not JSON objects', async () => {
+    for (const metadata of [null, [], 'x']) {
+      expect(await openError(craft({ __metadata__: metadata }))).toMatch(/"__metadata__" must be an object of strings/);
+    }
+    for (const entry of [null, [0, 4], 7]) {
+      expect(await openError(craft({ w: entry }, f32(0)))).toMatch(/tensor 'w': entry must be an object with dtype, shape and data_offsets/);
+    }
+  });
+
+  it('shapes and offsets that are not arrays of non-negative safe integers', async () => {
+    const entry = (shape: unknown, offsets: unknown) => craft({ w: { dtype: 'F32', shape, data_offsets: offsets } }, f32(0));
+    for (const shape of [3, [1.5], [2 ** 53], ['1']]) {
+      expect(await openError(entry(shape, [0, 4]))).toMatch(/tensor 'w': shape must be an array of non-negative integers/);
+    }
+    for (const offsets of [[0], [0, 4, 8], [0, 4.5], [-1, 3], '0,4', [0, '4']]) {
+      expect(await openError(entry([1], offsets))).toMatch(/tensor 'w': data_offsets must be \[begin, end\] with 0 <= begin <= end/);
+    }
+  });
+
+  it('the messages list every unknown field, every known dtype and the full shape', async () => {
+    expect(await openError(craft({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4], extra: 1, more: 2 } }, f32(0))))
+      .toMatch(/tensor 'w': unknown field\(s\) extra, more/);
+    expect(await openError(craft({ w: { dtype: 'F31', shape: [1], data_offsets: [0, 4] } }, f32(0))))
+      .toMatch(/\(known: BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64\)/);
+    expect(await openError(craft({ w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 8] } }, f32(1, 2))))
+      .toMatch(/data_offsets \[0, 8\) span 8 bytes, but F32 \[2, 3\] needs 24/);
+  });
+
+  it("a dtype named after an Object.prototype member ('constructor', 'toString') is an unknown dtype", async () => {
+    for (const dtype of ['constructor', 'toString', '__proto__']) {
+      expect(await openError(craft({ w: { dtype, shape: [1], data_offsets: [0, 4] } }, f32(0)))).toMatch(new RegExp(`tensor 'w': unknown dtype '${dtype}'`));
+    }
+  });
+
+  it('zero-size tensors may share an offset with the tensor after them, in any header order', async () => {
+    const header = {
+      b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+      empty: { dtype: 'F32', shape: [0, 3], data_offsets: [4, 4] },
+      a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+    };
+    const r = await g.SafetensorsReader.open(craft(header, f32(1, 2)));
+    try {
+      expect(Array.from(await r.readHost('a'))).toEqual([1]);
+      expect(Array.from(await r.readHost('b'))).toEqual([2]);
+      expect(Array.from(await r.readHost('empty'))).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('a missing file names itself', async () => {
     await expect(g.SafetensorsReader.open(join(dir, 'absent.safetensors'))).rejects.toThrow(/absent\.safetensors: cannot open: ENOENT/);
   });

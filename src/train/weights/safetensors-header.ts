@@ -89,7 +89,8 @@ export function parseHeaderJson(headerBytes: Uint8Array, dataBytes: number, file
     const { dtype, shape, data_offsets: offsets, ...extra } = raw as Record<string, unknown>;
     if (Object.keys(extra).length > 0) fail(`${where}: unknown field(s) ${Object.keys(extra).join(', ')}`);
     if (typeof dtype !== 'string') return fail(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
-    const size = ELEMENT_BYTES[dtype];
+    // Own keys only: a dtype named 'constructor' or 'toString' is unknown, not Object.prototype's member.
+    const size = Object.hasOwn(ELEMENT_BYTES, dtype) ? ELEMENT_BYTES[dtype] : undefined;
     if (size === undefined) return fail(`${where}: unknown dtype '${dtype}' (known: ${Object.keys(ELEMENT_BYTES).join(', ')})`);
     if (!Array.isArray(shape) || !shape.every(isIndex)) return fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex) || offsets[0] > offsets[1]) {
