@@ -253,3 +253,15 @@ describe('Hugging Face LLaMA directory errors name the file and the tensor', () 
     expect(err.message).toBe(`${dir}: no model.safetensors or model.safetensors.index.json in this directory (it has pytorch_model*.bin pickles, which gradlab does not read: convert them to safetensors)`);
   });
 });
+
+describe('Hugging Face <-> Meta weight names', () => {
+  it('maps the global and per-layer names both ways, and Object.prototype member names to nothing', async () => {
+    const { hfNameOfMeta, metaNameOfHf } = await import('../../src/train/weights/hf-names.js');
+    expect(metaNameOfHf('model.embed_tokens.weight')).toBe('tok_embeddings.weight');
+    expect(metaNameOfHf('model.layers.3.self_attn.k_proj.weight')).toBe('layers.3.attention.wk.weight');
+    expect(hfNameOfMeta('output.weight')).toBe('lm_head.weight');
+    // A checkpoint tensor named "toString" or "constructor" is not a LLaMA weight (it once matched Object.prototype).
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) expect(metaNameOfHf(name)).toBeNull();
+    expect(() => hfNameOfMeta('constructor')).toThrow("no Hugging Face name for the Meta parameter 'constructor'");
+  });
+});

@@ -33,7 +33,7 @@ const GLOBAL_NAMES: Record<string, string> = {
 
 /** The Meta name of an HF weight, or null for a name that is not a LlamaForCausalLM weight. */
 export function metaNameOfHf(hfName: string): string | null {
-  if (hfName in GLOBAL_NAMES) return GLOBAL_NAMES[hfName];
+  if (Object.hasOwn(GLOBAL_NAMES, hfName)) return GLOBAL_NAMES[hfName]; // own keys: a weight named "toString" is not ours
   for (const [pattern, build] of LAYER_RULES) {
     const m = pattern.exec(hfName);
     if (m) return build(m[1], m[2]);
@@ -45,7 +45,7 @@ const META_GLOBAL_TO_HF = Object.fromEntries(Object.entries(GLOBAL_NAMES).map(([
 
 /** The HF name of a Meta weight (any module path of a Transformer: 'layers.3.attention.wq.weight'). */
 export function hfNameOfMeta(metaName: string): string {
-  if (metaName in META_GLOBAL_TO_HF) return META_GLOBAL_TO_HF[metaName];
+  if (Object.hasOwn(META_GLOBAL_TO_HF, metaName)) return META_GLOBAL_TO_HF[metaName];
   const m = /^layers\.(\d+)\.(.+)$/.exec(metaName);
   if (m) {
     const [, i, rest] = m;
