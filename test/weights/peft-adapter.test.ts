@@ -186,6 +186,7 @@ describe('PEFT adapter errors', () => {
       ['rslora', (c) => { c.use_rslora = true; }, /'use_rslora' is true; gradlab needs false \(gradlab's scaling is lora_alpha \/ r\)/],
       ['regex', (c) => { c.target_modules = '.*proj'; }, /'target_modules' is the pattern "\.\*proj"/],
       ['embed', (c) => { c.target_modules = ['q_proj', 'embed_tokens']; }, /'target_modules' has "embed_tokens"/],
+      ['proto', (c) => { c.target_modules = ['q_proj', 'toString', 'constructor']; }, /'target_modules' has "toString", "constructor"/],
       ['rank', (c) => { c.r = 0; }, /'r' is 0; it must be a positive integer/],
       ['pattern', (c) => { c.rank_pattern = { q_proj: 8 }; }, /'rank_pattern' is \{"q_proj":8\}; gradlab needs no per-module ranks/],
       ['layers', (c) => { c.layers_to_transform = [0]; }, /'layers_to_transform' is \[0\]; gradlab needs null/],

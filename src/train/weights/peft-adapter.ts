@@ -79,7 +79,7 @@ export function parsePeftLoraConfig(json: unknown, file: string): PeftLoraConfig
   else if (typeof raw === 'string') fail(`'target_modules' is the pattern ${JSON.stringify(raw)}; gradlab reads a list of module names (${TARGET_ORDER.join(', ')}) or "all-linear"`);
   else if (!Array.isArray(raw) || raw.length === 0) fail(`'target_modules' must be a non-empty list of module names, got ${JSON.stringify(raw)}`);
   else {
-    const unknown = raw.filter((t) => typeof t !== 'string' || !(t in HF_TO_META_PROJECTION));
+    const unknown = raw.filter((t) => typeof t !== 'string' || !Object.hasOwn(HF_TO_META_PROJECTION, t));
     if (unknown.length > 0) fail(`'target_modules' has ${unknown.map((t) => JSON.stringify(t)).join(', ')}; a LLaMA's adaptable modules are ${TARGET_ORDER.join(', ')}`);
     targets = raw as HfProjection[];
   }
@@ -166,7 +166,7 @@ export async function savePeftAdapter(model: Transformer, dir: string, options: 
   }
   const targets = sortTargets(loras.map(([path]) => {
     const meta = path.split('.').pop() as MetaProjection;
-    if (!(meta in META_TO_HF_PROJECTION)) throw new Error(`${where}: LoRA layer '${path}' is not a LLaMA projection PEFT can name`);
+    if (!Object.hasOwn(META_TO_HF_PROJECTION, meta)) throw new Error(`${where}: LoRA layer '${path}' is not a LLaMA projection PEFT can name`);
     hfModuleOfMeta(path); // throws for a path that is not a LLaMA module
     return META_TO_HF_PROJECTION[meta];
   }));
