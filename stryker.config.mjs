@@ -26,7 +26,8 @@ export default {
   ignoreStatic: true,
   // The machine is shared: one test process by default (STRYKER_CONCURRENCY to change).
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
-  timeoutMS: 60_000,
+  // Added to each test's own time: a mutant that loops forever costs this much.
+  timeoutMS: 15_000,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: process.env.STRYKER_JSON_REPORT ?? 'bench/results/tmp/mutation/mutation.json' },
   tempDirName: '.scratch/stryker-tmp',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
+import { readLlama2cHeader } from '../../src/train/weights/llama2c.js';
 
 const DIR = fileURLToPath(new URL('../goldens/llama2c/', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'gradlab-llama2c-'));
@@ -79,5 +80,45 @@ describe('llama2.c legacy checkpoint import', () => {
     const tiny = join(scratch, 'tiny.bin');
     writeFileSync(tiny, Buffer.alloc(5));
     await expectFileError(tiny, /shorter than the 28-byte header/);
+  });
+
+  it('checks every header field: positive sizes, nonzero vocab, dim split into even heads, heads into kv groups', async () => {
+    // [dim, hidden, layers, heads, kvHeads, vocab (negative: unshared classifier), seqLen]; a header alone is a valid
+    // header on a truncated file, so a plausible one gets the truncation message and an implausible one the header's.
+    const write = (fields: number[]) => {
+      const file = join(scratch, `header-${fields.join('_')}.bin`);
+      writeFileSync(file, Buffer.from(Int32Array.from(fields).buffer));
+      return file;
+    };
+    const valid = [8, 16, 1, 2, 1, 10, 4];
+    await expectFileError(write(valid), /truncated llama2\.c checkpoint: the token embedding needs bytes/);
+    await expectFileError(write([8, 16, 1, 2, 1, -10, 4]), /truncated llama2\.c checkpoint/);
+    for (let i = 0; i < 7; i++) {
+      for (const bad of i === 5 ? [0] : [0, -1]) {
+        const fields = valid.map((v, j) => (j === i ? bad : v));
+        await expectFileError(write(fields), /not a llama2\.c legacy checkpoint: implausible header/);
+      }
+    }
+    const implausible: [number[], string][] = [
+      [[12, 16, 1, 5, 1, 10, 4], 'dim 12 does not split into 5 heads'],
+      [[16, 16, 1, 4, 3, 10, 4], '4 heads do not split into 3 kv groups'],
+      [[6, 16, 1, 2, 1, 10, 4], 'head size 3 is odd (RoPE rotates pairs)'],
+    ];
+    for (const [fields, why] of implausible) {
+      const message = await readLlama2cHeader(write(fields)).then(() => '', (e: Error) => e.message);
+      expect(message, why).toContain('implausible header {"dim":' + fields[0] + ',"hiddenDim":16,"nLayers":1,"nHeads":' + fields[3] + ',"nKvHeads":' + fields[4] + ',"vocabSize":10,"seqLen":4}');
+    }
+  });
+
+  it('reading in chunks of any size (here 12 and 100 bytes, not multiples of a row) gives the same parameters as one read', async () => {
+    const whole = await g.loadLlama2cCheckpoint(`${DIR}tiny-unshared.bin`);
+    for (const chunkBytes of [12, 100]) {
+      const chunked = await g.loadLlama2cCheckpoint(`${DIR}tiny-unshared.bin`, { chunkBytes });
+      for (const [name, p] of whole.model.namedParameters()) {
+        expect(Array.from(await chunked.model.getParameter(name).data()), `${name} with chunkBytes ${chunkBytes}`).toEqual(Array.from(await p.data()));
+      }
+      chunked.model.dispose();
+    }
+    whole.model.dispose();
   });
 });
