@@ -43,6 +43,7 @@ describe('2. crossEntropy with a label outside [0, vocab) throws on the CPU', ()
     const logits = g.randn([3, 5], { requiresGrad: true });
     expect(() => g.crossEntropy(logits, g.tensor([1, 7, 2], { dtype: 'i32' }))).toThrow('crossEntropy: label 7 at position 1 is out of range [0, 5) for 5 classes (and is not the ignore index -100)');
     expect(() => g.crossEntropy(logits, g.tensor([-1, 0, 2], { dtype: 'i32' }))).toThrow('label -1 at position 0');
+    expect(() => g.crossEntropy(logits, g.tensor([0, 4, 5], { dtype: 'i32' }))).toThrow('label 5 at position 2 is out of range [0, 5)'); // the first label past the end
     const ok = g.crossEntropy(logits, g.tensor([1, -100, 4], { dtype: 'i32' }));
     expect(Number.isFinite(await ok.item())).toBe(true);
   });
