@@ -21,6 +21,6 @@ describe('rmsNorm f16 rounding', () => {
   it("equals Meta's RMSNorm bit for bit (normalized x rounded to f16 before the weight)", async () => {
     const y = g.rmsNorm(g.tensor([x], { dtype: 'f16' }), g.tensor(w, { dtype: 'f16' }), 1e-5);
     expect(y.dtype).toBe('f16');
-    expect((await y.toArray())[0]).toEqual(meta);
+    expect(((await y.toArray()) as number[][])[0]).toEqual(meta);
   });
 });
