@@ -18,19 +18,16 @@
 
 import type { Backend, BackendBuffer, ScratchAllocator } from '../backends/backend.js';
 import { dense, Scratch, view } from '../backends/composite.js';
+import { indexOutOfRange, labelOutOfRange } from '../backends/index-errors.js';
 
 /** What a deferred check looked for, kept on the host; the device status refers to it by id. */
 interface IndexCheck {
-  /** The op as the user knows it: 'embedding' or 'crossEntropy'. */
+  /** The op as the user knows it: 'embedding' or 'crossEntropy' (whose indices are called labels). */
   readonly op: string;
-  /** What the indices are called in the message: 'index' or 'label'. */
-  readonly noun: string;
   /** Valid indices are [0, bound). */
   readonly bound: number;
   /** An index equal to this is skipped, not an error (cross-entropy's ignore index). */
   readonly ignoreIndex: number | null;
-  /** How many indices (the status stores n - position). */
-  readonly n: number;
 }
 
 /** An invalid index found on the device, raised at the first readback after it. */
@@ -54,7 +51,9 @@ const F32_EXACT = 2 ** 24;
 
 export class DeferredIndexChecks {
   private status: BackendBuffer | null = null;
-  /** Checks recorded since the status was last read (the status holds the first failing one's id + 1). */
+  /** capacity - i at element i, uploaded once and regrown (doubling) only when a longer index list comes. */
+  private descending: BackendBuffer | null = null;
+  /** Whether a check ran since the status was last read. */
   private dirty = false;
   private readonly checks: IndexCheck[] = [];
   private readonly checkIds = new Map<string, number>();
@@ -69,17 +68,12 @@ export class DeferredIndexChecks {
    * [0, bound), skipping `ignoreIndex`. Records the first invalid one (lowest
    * position) of the first failing check since the last readback.
    */
-  record(op: string, noun: string, indices: BackendBuffer, n: number, bound: number, ignoreIndex: number | null = null): void {
+  record(op: string, indices: BackendBuffer, n: number, bound: number, ignoreIndex: number | null = null): void {
     if (n === 0) return;
-    const key = `${op}\u0000${noun}\u0000${bound}\u0000${ignoreIndex}\u0000${n}`;
-    let id = this.checkIds.get(key);
-    if (id === undefined) {
-      id = this.checks.length;
-      this.checks.push({ op, noun, bound, ignoreIndex, n });
-      this.checkIds.set(key, id);
-    }
+    const id = this.checkId({ op, bound, ignoreIndex });
     const core = this.backend;
     const status = this.statusBuffer();
+    const descending = this.descendingBuffer(n);
     const s = new Scratch(core, this.scratch);
     try {
       const f = s.widen(indices, 'f32');
@@ -93,20 +87,19 @@ export class DeferredIndexChecks {
         const kept = s.unary('addScalar', one, dense(s.unary('neg', one, dense(ignored, one)), one), 1);
         bad = s.binary('mul', one, dense(bad, one), dense(kept, one));
       }
-      // weight[i] = n - i, distinct and positive: the largest bad * weight marks the first bad position.
-      const weights = new Float32Array(n);
-      for (let i = 0; i < n; i++) weights[i] = n - i;
-      const weighted = s.binary('mul', one, dense(bad, one), dense(s.upload('f32', weights), one));
+      // descending[i] = capacity - i is distinct and positive: the largest bad * descending marks the first bad position.
+      const weighted = s.binary('mul', one, dense(bad, one), dense(descending, one));
       const firstWeight = s.reduce('max', one, dense(weighted, one), 0);
+      const position = s.unary('addScalar', [1], dense(s.unary('neg', [1], dense(firstWeight, [1])), [1]), descending.numel);
       const atFirst = s.binary('eq', one, dense(weighted, one), view(firstWeight, [0]));
       const hit = s.binary('mul', one, dense(atFirst, one), dense(bad, one));
       const index = s.reduce('sum', one, dense(s.binary('mul', one, dense(hit, one), dense(f, one)), one), 0);
       const count = s.reduce('sum', one, dense(bad, one), 0);
-      // This check's result: [id + 1, count, n - position, index], all zero-weighted when count is 0.
+      // This check's result: [id + 1, count, position, index] (position and index mean nothing when count is 0).
       const result = s.alloc('f32', 4);
       core.fill(result, id + 1);
       core.copy([1], dense(count, [1]), result, dense(result, [1], 1));
-      core.copy([1], dense(firstWeight, [1]), result, dense(result, [1], 2));
+      core.copy([1], dense(position, [1]), result, dense(result, [1], 2));
       core.copy([1], dense(index, [1]), result, dense(result, [1], 3));
       // Keep the first failure: take this result only where the status is still clear and count > 0.
       const clear = s.binary('eq', [1], dense(status, [1]), view(s.constant('f32', 0), [0]));
@@ -124,27 +117,30 @@ export class DeferredIndexChecks {
   async raiseIfFailed(): Promise<void> {
     if (!this.dirty || !this.status) return;
     this.dirty = false;
-    const [idPlusOne, count, weight, index] = Array.from(await this.backend.read(this.status) as Float32Array);
+    const [idPlusOne, count, position, index] = Array.from(await this.backend.read(this.status) as Float32Array);
     if (idPlusOne === 0) return;
     this.backend.fill(this.status, 0);
     const check = this.checks[idPlusOne - 1];
-    const position = check.n - weight;
     const approx = (v: number) => (Math.abs(v) >= F32_EXACT ? `about ${v}` : `${v}`);
-    const range = `[0, ${check.bound})`;
     const what = check.op === 'crossEntropy'
-      ? `label ${approx(index)} at position ${approx(position)} is out of range ${range} for ${check.bound} classes (and is not the ignore index ${check.ignoreIndex})`
-      : `${check.noun} ${approx(index)} at position ${approx(position)} is out of range ${range}`;
+      ? labelOutOfRange(check.op, approx(index), approx(position), check.bound, check.ignoreIndex)
+      : indexOutOfRange(check.op, approx(index), approx(position), check.bound);
     const more = count > 1 ? ` (${approx(count)} invalid in that call)` : '';
     throw new DeviceAssertError(
       check.op, position, index, check.bound, count, this.backend.name,
-      `${check.op}: ${what}${more}. Found on the device by backend '${this.backend.name}' and raised at the first readback after it ` +
+      `${what}${more}. Found on the device by backend '${this.backend.name}' and raised at the first readback after it ` +
       `(a device-side assert: GPU kernels cannot throw); everything computed since that call is invalid.`,
     );
   }
 
-  dispose(): void {
-    if (this.status) this.backend.free(this.status);
-    this.status = null;
+  private checkId(check: IndexCheck): number {
+    const key = `${check.op}\u0000${check.bound}\u0000${check.ignoreIndex}`;
+    let id = this.checkIds.get(key);
+    if (id === undefined) {
+      id = this.checks.push(check) - 1;
+      this.checkIds.set(key, id);
+    }
+    return id;
   }
 
   private statusBuffer(): BackendBuffer {
@@ -153,5 +149,18 @@ export class DeferredIndexChecks {
       this.backend.fill(this.status, 0);
     }
     return this.status;
+  }
+
+  /** The descending positions for at least `n` indices; a dense prefix of it serves any shorter list. */
+  private descendingBuffer(n: number): BackendBuffer {
+    if (!this.descending || this.descending.numel < n) {
+      if (this.descending) this.backend.free(this.descending);
+      const capacity = Math.max(n, 2 * (this.descending?.numel ?? 0), 256);
+      const values = new Float32Array(capacity);
+      for (let i = 0; i < capacity; i++) values[i] = capacity - i;
+      this.descending = this.backend.alloc('f32', capacity);
+      this.backend.write(this.descending, values);
+    }
+    return this.descending;
   }
 }

@@ -36,7 +36,7 @@ export class DeviceContext {
   readonly work = new WorkCounter();
   readonly kernels: KernelSet;
   /** Device-side index assertions, on backends whose kernels cannot throw; null where they throw themselves. */
-  readonly indexChecks: DeferredIndexChecks | null;
+  private readonly indexChecks: DeferredIndexChecks | null;
 
   constructor(readonly backend: Backend) {
     // Composite kernels' scratch buffers are temporaries in the ledger like any other.
@@ -59,11 +59,11 @@ export class DeviceContext {
       // Only the forward ops: their backward kernels use the same indices, after them.
       this.kernels = Object.assign(Object.create(kernels) as KernelSet, {
         gatherRows(table: BackendBuffer, rows: number, cols: number, indices: BackendBuffer, n: number, out: BackendBuffer): void {
-          checks.record('embedding', 'index', indices, n, rows);
+          checks.record('embedding', indices, n, rows);
           kernels.gatherRows(table, rows, cols, indices, n, out);
         },
         crossEntropy(logits: BackendBuffer, labels: BackendBuffer, rows: number, cols: number, ignoreIndex: number, loss: BackendBuffer, lse: BackendBuffer): void {
-          checks.record('crossEntropy', 'label', labels, rows, cols, ignoreIndex);
+          checks.record('crossEntropy', labels, rows, cols, ignoreIndex);
           kernels.crossEntropy(logits, labels, rows, cols, ignoreIndex, loss, lse);
         },
       });

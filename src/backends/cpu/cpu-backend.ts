@@ -15,6 +15,7 @@ import { asCpu, CpuBuffer, outputSink, readValues } from './cpu-buffer.js';
 import { cpuMatmul } from './matmul.js';
 import { cpuFusedKernels } from './fused.js';
 import { forEachRow, innerStride } from './strided-loop.js';
+import { indexOutOfRange } from '../index-errors.js';
 
 const contiguousFrom = (shape: readonly number[]): StridedLayout => ({ offset: 0, strides: contiguousStrides(shape) });
 
@@ -197,7 +198,7 @@ export class CpuBackend implements Backend {
     const sink = outputSink(out, 'gather output');
     for (let i = 0; i < n; i++) {
       const r = idx[i];
-      if (r < 0 || r >= rows) throw new Error(`embedding: index ${r} at position ${i} is out of range [0, ${rows})`);
+      if (r < 0 || r >= rows) throw new Error(indexOutOfRange('embedding', r, i, rows));
       for (let c = 0; c < cols; c++) sink.values[i * cols + c] = t[r * cols + c];
     }
     sink.commit();
@@ -209,7 +210,7 @@ export class CpuBackend implements Backend {
     const sink = outputSink(out, 'scatter-add output', 'preserve');
     for (let i = 0; i < n; i++) {
       const r = idx[i];
-      if (r < 0 || r >= rows) throw new Error(`embedding backward: index ${r} at position ${i} is out of range [0, ${rows})`);
+      if (r < 0 || r >= rows) throw new Error(indexOutOfRange('embedding backward', r, i, rows));
       for (let c = 0; c < cols; c++) sink.values[r * cols + c] += s[i * cols + c];
     }
     sink.commit();

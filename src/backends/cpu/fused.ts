@@ -6,6 +6,7 @@ import { philoxWords, uniformFromWord } from '../../tensor/philox.js';
 import type { AdamWHyper, BackendBuffer, FusedKernels } from '../backend.js';
 import { sigmoid, silu } from '../scalar-math.js';
 import { asCpu, outputSink, readValues } from './cpu-buffer.js';
+import { labelOutOfRange } from '../index-errors.js';
 
 function softmax(x: BackendBuffer, rows: number, cols: number, log: boolean, out: BackendBuffer): void {
   const xv = readValues(x, 'softmax input');
@@ -146,7 +147,7 @@ function siluMulBackward(a: BackendBuffer, b: BackendBuffer, g: BackendBuffer, n
 /** A label outside [0, cols) that is not the ignore index has no loss; NaN would let training step on garbage, so it is an error (as embedding's indices are). */
 function assertLabelInRange(op: string, label: number, position: number, cols: number, ignoreIndex: number): void {
   if (label < 0 || label >= cols) {
-    throw new Error(`${op}: label ${label} at position ${position} is out of range [0, ${cols}) for ${cols} classes (and is not the ignore index ${ignoreIndex})`);
+    throw new Error(labelOutOfRange(op, label, position, cols, ignoreIndex));
   }
 }
 

@@ -21,6 +21,7 @@ import { asWasm, dtypeCode, WasmBuffer } from './wasm-buffer.js';
 import { MAX_MEMORY_BYTES, WasmHeap } from './wasm-heap.js';
 import { kernelModule } from './wasm-module.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
+import { indexOutOfRange, labelOutOfRange } from '../index-errors.js';
 
 export interface WasmBackendOptions {
   /** Threads (the main thread included); default: every core (os.availableParallelism()). */
@@ -282,7 +283,7 @@ export class WasmBackend implements Backend {
     const idx = asWasm(indices, 'gather indices');
     const o = asWasm(out, 'gather output');
     const bad = this.runSerial('k_gather_rows', [t.ptr, rows, cols, idx.ptr, n, o.ptr, bytesPerElement(t.dtype)]);
-    if (bad >= 0) throw new Error(`embedding: index ${this.int32At(idx, bad)} at position ${bad} is out of range [0, ${rows})`);
+    if (bad >= 0) throw new Error(indexOutOfRange('embedding', this.int32At(idx, bad), bad, rows));
   }
 
   scatterAddRows(src: BackendBuffer, indices: BackendBuffer, n: number, cols: number, out: BackendBuffer, rows: number): void {
@@ -290,7 +291,7 @@ export class WasmBackend implements Backend {
     const idx = asWasm(indices, 'scatter-add indices');
     const o = asWasm(out, 'scatter-add output');
     const bad = this.runSerial('k_scatter_add_rows', [s.ptr, idx.ptr, n, cols, o.ptr, rows, floatCode(s.dtype, 'scatter-add')]);
-    if (bad >= 0) throw new Error(`embedding backward: index ${this.int32At(idx, bad)} at position ${bad} is out of range [0, ${rows})`);
+    if (bad >= 0) throw new Error(indexOutOfRange('embedding backward', this.int32At(idx, bad), bad, rows));
   }
 
   /** Labels live in this process's memory, so an invalid one throws here, before the kernel, as on the CPU reference. */
@@ -299,7 +300,7 @@ export class WasmBackend implements Backend {
     for (let i = 0; i < rows; i++) {
       const label = values[i];
       if (label !== ignoreIndex && (label < 0 || label >= cols)) {
-        throw new Error(`${op}: label ${label} at position ${i} is out of range [0, ${cols}) for ${cols} classes (and is not the ignore index ${ignoreIndex})`);
+        throw new Error(labelOutOfRange(op, label, i, cols, ignoreIndex));
       }
     }
   }
